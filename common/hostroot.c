@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The host root: the single owner of /sys, /proc, /dev and /run access. */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int host_root_open(struct host_root *root, const char *path)
+{
+	if (!path || !*path)
+		path = "/";
+	if (strlen(path) >= sizeof(root->path))
+		return -ENAMETOOLONG;
+	root->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root->dirfd < 0)
+		return -errno;
+	strcpy(root->path, path);
+	struct stat root_st, slash_st;
+	root->is_real = fstat(root->dirfd, &root_st) == 0 &&
+			stat("/", &slash_st) == 0 &&
+			root_st.st_dev == slash_st.st_dev &&
+			root_st.st_ino == slash_st.st_ino;
+	return 0;
+}
+
+void host_root_close(struct host_root *root)
+{
+	if (root->dirfd >= 0)
+		close(root->dirfd);
+	root->dirfd = -1;
+}
+
+static const char *strip_leading_slashes(const char *relpath)
+{
+	while (*relpath == '/')
+		relpath++;
+	return *relpath ? relpath : ".";
+}
+
+int host_root_openat(const struct host_root *root, const char *relpath, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *rel = strip_leading_slashes(relpath);
+	int fd = (int)syscall(SYS_openat2, root->dirfd, rel, &how, sizeof(how));
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOSYS)
+		return -errno;
+	/* Kernels before 5.6 have no openat2: plain openat, without the
+	 * containment guarantee (only relevant to crafted fixture trees). */
+	fd = openat(root->dirfd, rel, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+ssize_t host_root_read(const struct host_root *root, const char *relpath,
+		       char *buf, size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	int fd = host_root_openat(root, relpath, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	size_t len = 0;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = -errno;
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	return (ssize_t)len;
+}
+
+int host_root_read_u64(const struct host_root *root, const char *relpath,
+		       uint64_t *value)
+{
+	char buf[64];
+	ssize_t n = host_root_read(root, relpath, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	return parse_u64(buf, value);
+}
+
+/* readlinkat() on a path inside the root: resolve the parent directory
+ * inside the root first, then read the link itself without following it. */
+ssize_t host_root_readlink(const struct host_root *root, const char *relpath,
+			   char *buf, size_t size)
+{
+	char parent[PATH_MAX];
+	const char *rel = strip_leading_slashes(relpath);
+	const char *slash = strrchr(rel, '/');
+	const char *name = rel;
+	int dirfd;
+
+	if (size == 0)
+		return -EINVAL;
+	if (slash) {
+		size_t plen = (size_t)(slash - rel);
+		if (plen >= sizeof(parent))
+			return -ENAMETOOLONG;
+		memcpy(parent, rel, plen);
+		parent[plen] = '\0';
+		name = slash + 1;
+		dirfd = host_root_openat(root, parent, O_PATH | O_DIRECTORY);
+		if (dirfd < 0)
+			return dirfd;
+	} else {
+		dirfd = dup(root->dirfd);
+		if (dirfd < 0)
+			return -errno;
+	}
+	ssize_t n = readlinkat(dirfd, name, buf, size - 1);
+	int err = errno;
+	close(dirfd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	return n;
+}
+
+int host_root_link_basename(const struct host_root *root, const char *relpath,
+			    char *buf, size_t size)
+{
+	char target[PATH_MAX];
+	ssize_t n = host_root_readlink(root, relpath, target, sizeof(target));
+	if (n < 0)
+		return (int)n;
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= size)
+		return -ENAMETOOLONG;
+	strcpy(buf, base);
+	return 0;
+}
+
+bool host_root_exists(const struct host_root *root, const char *relpath)
+{
+	int fd = host_root_openat(root, relpath, O_PATH);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int host_root_write(const struct host_root *root, const char *relpath,
+		    const char *value)
+{
+	/* O_TRUNC as the shell's "echo > attr" does: sysfs ignores it, and a
+	 * fixture tree's regular file then holds exactly the value written. */
+	int fd = host_root_openat(root, relpath, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return fd;
+	size_t len = strlen(value);
+	ssize_t n;
+	do {
+		n = write(fd, value, len);
+	} while (n < 0 && errno == EINTR);
+	int err = n < 0 ? -errno : ((size_t)n == len ? 0 : -EIO);
+	if (close(fd) < 0 && err == 0)
+		err = -errno;
+	return err;
+}
