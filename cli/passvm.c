@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* passvm: dispatches to the subcommand named by the first argument. */
+#include "cli.h"
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+/* Every subcommand, in the order `passvm help` lists them. */
+static const struct cli_command commands[] = {
+	{ "help", "show this list", cmd_help },
+	{ "version", "print the version", cmd_version },
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("passvm %s\n", PASSVM_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	printf("usage: passvm COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	printf("\n`passvm COMMAND --help` describes each one.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	log_set_program("passvm");
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(0, NULL);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].main(argc - 1, argv + 1);
+	log_error("unknown command '%s' (passvm help lists them)", argv[1]);
+	return EXIT_USAGE;
+}
