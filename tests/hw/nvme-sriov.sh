@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# SR-IOV on QEMU's NVMe controller: sriov_numvfs=2 creates two VFs, each in
+# an IOMMU group of its own, and 0 removes them. The PF must have its
+# driver (nvme) bound, or the write fails with ENOENT (shared/LAB.md).
+# On a real host: PASSVM_HW=host PASSVM_HW_NVME=BDF (an SR-IOV PF you can spare).
+set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
+topo=${1:-intel}
+hw_enter "$topo" -- "$@"
+
+pf=$(hw_pick PASSVM_HW_NVME 1b36:0010 "SR-IOV NVMe controller")
+dev=/sys/bus/pci/devices/$pf
+[ -f "$dev/sriov_totalvfs" ] || hw_skip "$pf has no SR-IOV capability"
+hw_wait_for "$dev/driver" 20 || hw_die "$pf: no driver bound (SR-IOV needs the PF's driver)"
+total=$(cat "$dev/sriov_totalvfs")
+[ "$total" -ge 2 ] || hw_skip "$pf supports $total VFs, the test needs 2"
+[ "$(cat "$dev/sriov_numvfs")" = 0 ] || hw_skip "$pf already has VFs; not touching them"
+hw_ok "$pf ($(hw_driver_of "$pf")) supports $total VFs"
+
+autoprobe=$(cat "$dev/sriov_drivers_autoprobe")
+restore() {
+	echo 0 >"$dev/sriov_numvfs" 2>/dev/null || true
+	echo "$autoprobe" >"$dev/sriov_drivers_autoprobe" 2>/dev/null || true
+}
+trap restore EXIT
+# QEMU's NVMe VFs start offline (no resources assigned), so a host driver
+# probing them only fails; keep them unbound, as a VFIO user wants them.
+echo 0 >"$dev/sriov_drivers_autoprobe"
+echo 2 >"$dev/sriov_numvfs"
+hw_check_eq "sriov_numvfs reads 2" "$(cat "$dev/sriov_numvfs")" 2
+pfgroup=$(hw_group_of "$pf")
+groups=()
+for n in 0 1; do
+	if ! vf=$(basename "$(readlink "$dev/virtfn$n" 2>/dev/null)"); then
+		hw_fail "virtfn$n missing"; continue
+	fi
+	g=$(hw_group_of "$vf")
+	hw_check_eq "VF $vf alone in its IOMMU group ($g)" "$(hw_group_members "$vf")" "$vf"
+	groups+=("$g")
+	hw_check_eq "VF $vf unbound" "$(hw_driver_of "$vf")" ""
+done
+if [ -n "$pfgroup" ] && [ ${#groups[@]} = 2 ]; then
+	hw_check "VF groups differ from each other and from the PF's ($pfgroup)" \
+		test "${groups[0]}" != "${groups[1]}" -a "${groups[0]}" != "$pfgroup" -a "${groups[1]}" != "$pfgroup"
+fi
+echo 0 >"$dev/sriov_numvfs"
+hw_check_eq "sriov_numvfs back to 0" "$(cat "$dev/sriov_numvfs")" 0
+hw_check "VFs removed" test ! -e "$dev/virtfn0"
+hw_done
