@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+int cmd_vfio(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -13,6 +14,7 @@ static int cmd_help(int argc, char **argv);
 static const struct cli_command commands[] = {
 	{ "help", "show this list", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "vfio", "bind IOMMU groups to vfio-pci, restore, status, reset", cmd_vfio },
 };
 
 static int cmd_version(int argc, char **argv)
