@@ -47,6 +47,11 @@ ssize_t host_root_readlink(const struct host_root *root, const char *relpath,
 int host_root_link_basename(const struct host_root *root, const char *relpath,
 			    char *buf, size_t size);
 bool host_root_exists(const struct host_root *root, const char *relpath);
+/* The entries of a directory (without "." and ".."), sorted by strverscmp so
+ * "10" follows "9". Free with strv_free(). */
+int host_root_list_dir(const struct host_root *root, const char *relpath,
+		       char ***names, size_t *count);
+void strv_free(char **names, size_t count);
 /* Writes a value to a sysfs/procfs attribute in one write(2). The writes that
  * change host state go through the VFIO journal, which calls this. */
 int host_root_write(const struct host_root *root, const char *relpath,
@@ -66,6 +71,50 @@ int pci_addr_parse(const char *text, struct pci_addr *addr);
 /* Always "DDDD:BB:DD.F", the form sysfs uses. */
 void pci_addr_format(const struct pci_addr *addr, char out[PCI_ADDR_STRLEN]);
 bool pci_addr_equal(const struct pci_addr *a, const struct pci_addr *b);
+
+/* ---- PCI devices in sysfs ----------------------------------------------
+ * What sysfs says about one PCI function (sys/bus/pci/devices/BDF) and the
+ * IOMMU groups (sys/kernel/iommu_groups). Read through the host root, so
+ * fixture trees and snapshots work alike. Discovery only: nothing here
+ * changes the host.
+ */
+#define PCI_CLASS_BRIDGE_HOST   0x0600
+#define PCI_CLASS_BRIDGE_ISA    0x0601
+#define PCI_CLASS_BRIDGE_PCI    0x0604
+#define PCI_CLASS_SERIAL_SMBUS  0x0c05
+#define PCI_CLASS_DISPLAY_VGA   0x0300
+
+struct pci_dev_info {
+	struct pci_addr addr;
+	char bdf[PCI_ADDR_STRLEN];
+	uint16_t vendor, device;
+	uint16_t subsystem_vendor, subsystem_device;
+	uint32_t class_code;        /* 24 bits: base, sub, prog-if */
+	char driver[64];            /* "" when no driver is bound */
+	char driver_override[64];   /* "" when unset ("(null)" in sysfs) */
+	int iommu_group;            /* -1 when the device has none */
+	bool is_virtfn;             /* an SR-IOV VF; physfn is its PF */
+	struct pci_addr physfn;
+};
+
+/* class_code >> 8: base class and subclass, as PCI_CLASS_* above. */
+static inline uint16_t pci_dev_class(const struct pci_dev_info *dev)
+{
+	return (uint16_t)(dev->class_code >> 8);
+}
+/* A bridge (PCI-PCI, CardBus, ...) is not an endpoint VFIO binds. */
+bool pci_dev_is_bridge(const struct pci_dev_info *dev);
+
+int pci_dev_read(const struct host_root *root, const struct pci_addr *addr,
+		 struct pci_dev_info *dev);
+/* Every PCI function, sorted by address. Free with free(). */
+int pci_dev_list(const struct host_root *root, struct pci_addr **addrs,
+		 size_t *count);
+/* The IOMMU group numbers, sorted numerically. Free with free(). */
+int iommu_group_list(const struct host_root *root, int **groups, size_t *count);
+/* The functions in one group, sorted by address. Free with free(). */
+int iommu_group_devices(const struct host_root *root, int group,
+			struct pci_addr **addrs, size_t *count);
 
 /* ---- numbers ----------------------------------------------------------- */
 /* Whole decimal (or 0x hex) number, no sign, no trailing garbage. */

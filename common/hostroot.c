@@ -2,7 +2,9 @@
 /* The host root: the single owner of /sys, /proc, /dev and /run access. */
 #include "common.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -179,4 +181,64 @@ int host_root_write(const struct host_root *root, const char *relpath,
 	if (close(fd) < 0 && err == 0)
 		err = -errno;
 	return err;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+int host_root_list_dir(const struct host_root *root, const char *relpath,
+		       char ***names_out, size_t *count_out)
+{
+	int fd = host_root_openat(root, relpath, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	char **names = NULL;
+	size_t count = 0, cap = 0;
+	int err = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir))) {
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **grown = realloc(names, ncap * sizeof(*names));
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			names = grown;
+			cap = ncap;
+		}
+		names[count] = strdup(entry->d_name);
+		if (!names[count]) {
+			err = -ENOMEM;
+			break;
+		}
+		count++;
+	}
+	closedir(dir);
+	if (err < 0) {
+		strv_free(names, count);
+		return err;
+	}
+	if (count)
+		qsort(names, count, sizeof(*names), compare_names);
+	*names_out = names;
+	*count_out = count;
+	return 0;
 }
