@@ -7,6 +7,7 @@ set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 topo=${1:?usage: iommu-groups.sh TOPOLOGY}
 hw_enter "$topo" -- "$@"
+topo=$hw_topology  # "host" under PASSVM_HW=host
 
 iommus=$(ls /sys/class/iommu 2>/dev/null | tr '\n' ' ' | sed 's/ $//')
 ngroups=$(ls /sys/kernel/iommu_groups 2>/dev/null | wc -l)

@@ -101,7 +101,7 @@ hw_pick() {
 		done
 		hw_die "no $what ($id) in topology $hw_topology"
 	fi
-	[ -n "${!var:-}" ] || hw_skip "PASSVM_HW=host: set $var=BDF to a $what this test may unbind and rebind"
+	[ -n "${!var:-}" ] || hw_skip "PASSVM_HW=host: name the $what this test may take over: $var=BDF"
 	case ${!var} in *:*:*.*) echo "${!var}" ;; *) echo "0000:${!var}" ;; esac
 }
 
