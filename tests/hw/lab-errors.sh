@@ -14,6 +14,8 @@ command -v qemu-system-x86_64 >/dev/null || hw_skip "qemu-system-x86_64 not inst
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 lab=$hw_lab
+# Build the images first, so the runs below print nothing of their own.
+"$lab" build >/dev/null 2>&1 || hw_die "tests/hw/lab build failed (run it by hand to see why)"
 
 # Usage errors: exit 2, one line naming the problem, nothing booted.
 usage_case() { # WHAT EXPECTED-TEXT ARGS...
