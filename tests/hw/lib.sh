@@ -129,3 +129,33 @@ hw_group_members() { # BDF: the functions in its IOMMU group, space-separated
 	[ -n "$g" ] || return 0
 	ls "/sys/kernel/iommu_groups/$g/devices" | tr '\n' ' ' | sed 's/ $//'
 }
+
+# hw_nvme_vf_online PF VF: makes an NVMe VF usable. QEMU's NVMe VFs (and
+# those of real SR-IOV drives) start Offline with no queue or interrupt
+# resources; the PF's driver assigns them with the Virtualization
+# Management admin command (NVMe Base Specification 2.0, "Virtualization
+# Management command": action 8 assigns flexible resources, 9 sets the
+# secondary controller online), here through nvme-cli's virt-mgmt.
+# Per VF: 2 queue (VQ) and 1 interrupt (VI) resources (shared/LAB.md).
+hw_nvme_vf_online() {
+	local pf=$1 vf=$2 ctrl n vfn='' scid
+	ctrl=/dev/$(ls "/sys/bus/pci/devices/$pf/nvme" | head -n1)
+	for n in /sys/bus/pci/devices/"$pf"/virtfn*; do
+		[ "$(basename "$(readlink "$n")")" = "$vf" ] && vfn=$(( ${n##*virtfn} + 1 ))
+	done
+	[ -n "$vfn" ] || { echo "$vf is not a VF of $pf" >&2; return 1; }
+	# The secondary controller whose VFN is this VF's number.
+	local key rest cur='' list
+	list=$(nvme list-secondary "$ctrl" 2>/dev/null) || true
+	scid=
+	while read -r key rest; do
+		case $key in
+		SCID) cur=$(( ${rest##*: } )) ;;
+		VFN) [ "$(( ${rest##*: } ))" = "$vfn" ] && { scid=$cur; break; } ;;
+		esac
+	done <<<"$list"
+	[ -n "$scid" ] || { echo "$ctrl lists no secondary controller for VF $vfn" >&2; return 1; }
+	nvme virt-mgmt "$ctrl" --cntlid="$scid" --rt=0 --nr=2 --act=8 >/dev/null &&
+		nvme virt-mgmt "$ctrl" --cntlid="$scid" --rt=1 --nr=1 --act=8 >/dev/null &&
+		nvme virt-mgmt "$ctrl" --cntlid="$scid" --act=9 >/dev/null
+}

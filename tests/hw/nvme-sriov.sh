@@ -44,6 +44,24 @@ if [ -n "$pfgroup" ] && [ ${#groups[@]} = 2 ]; then
 	hw_check "VF groups differ from each other and from the PF's ($pfgroup)" \
 		test "${groups[0]}" != "${groups[1]}" -a "${groups[0]}" != "$pfgroup" -a "${groups[1]}" != "$pfgroup"
 fi
+# A VF is usable once the PF has given it resources and set it online:
+# then the host's nvme driver brings its controller up, and the shared
+# namespace shows a path through it (nvme multipath: nvme<subsys>c<ctrl>n1).
+# Done in the lab only: on a real drive the resource split is the owner's.
+vf=$(basename "$(readlink "$dev/virtfn0")")
+if hw_in_lab; then
+	hw_check "VF $vf given resources and set online (nvme virt-mgmt)" hw_nvme_vf_online "$pf" "$vf"
+	echo nvme >"/sys/bus/pci/devices/$vf/driver_override"
+	echo "$vf" >/sys/bus/pci/drivers_probe
+	hw_check_eq "VF $vf bound to nvme" "$(hw_driver_of "$vf")" nvme
+	vf_live() { grep -qx live /sys/bus/pci/devices/"$vf"/nvme/nvme*/state 2>/dev/null; }
+	n=100; until vf_live || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done
+	hw_check "VF $vf controller live" vf_live
+	vf_ns_path() { compgen -G "/sys/bus/pci/devices/$vf/nvme/nvme*/nvme*c*n1" >/dev/null; }
+	hw_check "the namespace has a path through VF $vf" vf_ns_path
+	[ -e "/sys/bus/pci/devices/$vf/driver" ] && echo "$vf" >"/sys/bus/pci/devices/$vf/driver/unbind"
+	echo >"/sys/bus/pci/devices/$vf/driver_override"
+fi
 echo 0 >"$dev/sriov_numvfs"
 hw_check_eq "sriov_numvfs back to 0" "$(cat "$dev/sriov_numvfs")" 0
 hw_check "VFs removed" test ! -e "$dev/virtfn0"
