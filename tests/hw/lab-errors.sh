@@ -34,6 +34,24 @@ usage_case "bad timeout" "--timeout wants" run intel --timeout soon -- true
 usage_case "topology path" "unknown topology" run ../lab -- true
 usage_case "unknown subcommand" "unknown subcommand" frobnicate
 
+# Two first runs at once build the images once (flock), and both get them.
+# A scratch cache shares the kernel by hard links, so nothing is fetched.
+real_cache=${PASSVM_LAB_CACHE:-/var/cache/passvm-lab}
+kver=$("$lab" paths | sed -n 's/^PASSVM_LAB_KVER=//p')
+scratch=$(mktemp -d "$real_cache/.test-build.XXXXXX")
+mkdir "$scratch/$kver"
+cp -al "$real_cache/$kver/kernel" "$scratch/$kver/kernel"
+cp "$real_cache/$kver/kernel.stamp" "$scratch/$kver/"
+PASSVM_LAB_KVER=$kver PASSVM_LAB_CACHE=$scratch "$lab" build >"$tmp/b1" 2>&1 &
+pb=$!
+PASSVM_LAB_KVER=$kver PASSVM_LAB_CACHE=$scratch "$lab" build >"$tmp/b2" 2>&1
+b2=$?
+wait "$pb"; b1=$?
+hw_check_eq "concurrent first builds both succeed" "$b1 $b2" "0 0"
+hw_check_eq "the images were built once" "$(cat "$tmp/b1" "$tmp/b2" | grep -c 'building the lab')" 1
+hw_check_eq "one pair of images" "$(ls "$scratch/$kver" | grep -c 'cpio.gz$')" 2
+rm -rf "$scratch"
+
 # No QEMU whose command line mentions DIR (each case gets its own TMPDIR,
 # so the lab's private run directory, and thus its QEMU, is findable).
 no_qemu_under() {
