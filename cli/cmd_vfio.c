@@ -342,6 +342,7 @@ static int do_reset(const struct host_root *root, int argc, char **argv)
 	if (host_root_read(root, path, method, sizeof(method)) < 0)
 		method[0] = '\0';
 	printf("%s: reset_method: %s\n", bdf, method[0] ? method : "(none)");
+	fflush(stdout);
 
 	struct vfio_iommu io;
 	r = vfio_iommu_open(&io, root, VFIO_BACKEND_AUTO, dev.iommu_group);

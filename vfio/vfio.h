@@ -332,6 +332,11 @@ ssize_t vfio_region_read(const struct vfio_device *dev, uint32_t index,
 ssize_t vfio_region_write(const struct vfio_device *dev, uint32_t index,
 			  uint64_t offset, const void *buf, size_t size);
 int vfio_config_read16(const struct vfio_device *dev, uint32_t offset, uint16_t *val);
+int vfio_config_write16(const struct vfio_device *dev, uint32_t offset, uint16_t val);
+/* Sets Memory Space and Bus Master in the command register: vfio-pci hands
+ * the device over with bus mastering off, and a device that is to DMA
+ * (queues, MSI-X writes) needs it on. */
+int vfio_device_enable_bus_master(const struct vfio_device *dev);
 
 int vfio_device_reset(const struct vfio_device *dev);
 /* VFIO_DEVICE_PCI_HOT_RESET of the device's slot/bus, given the group fds
