@@ -14,6 +14,7 @@ PASSVM_FAULT=after-unbind:2 "$passvm" vfio bind 01:01.0; rc=$?
 [ $rc = 137 ] || fail "passvm exited $rc, expected to be killed (137)"
 snap | grep -E '^0000:0(0:04|1:0)'
 run 0 "$passvm" vfio status
+for j in /run/passvm/vfio/*.journal; do echo "--- $j"; cat "$j"; done
 [ "$(snap)" != "$before" ] || fail "the crash changed nothing: the test proves nothing"
 
 step "restore"

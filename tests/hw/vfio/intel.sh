@@ -25,6 +25,11 @@ run 0 "$passvm" vfio bind 00:02.0
 [ -c /dev/vfio/"$(basename "$(readlink /sys/bus/pci/devices/0000:00:02.0/iommu_group)")" ] || fail "no group node"
 run 0 "$hwtool" e1000e 00:02.0
 
+step "locked memory: a process without CAP_IPC_LOCK and an 8 MiB RLIMIT_MEMLOCK"
+run 1 bash -c "ulimit -l 8192; exec setpriv --bounding-set -ipc_lock $hwtool dma-bench 00:02.0 64"
+grep -q "needs 64 MiB of locked memory.*RLIMIT_MEMLOCK is 8 MiB: raise it to at least 64 MiB" <<<"$out" ||
+	fail "no locked-memory explanation"
+
 step "NVMe PF: bind, Identify Controller through VFIO with MSI-X"
 run 0 "$passvm" vfio bind 00:03.0
 run 0 "$hwtool" nvme-identify 00:03.0 "$serial" "$model"
