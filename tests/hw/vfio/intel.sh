@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hw (intel topology): refusals leave sysfs untouched; bind the e1000e and
-# use its BAR through VFIO; bind the NVMe PF and run Identify through VFIO
+# use its BAR and its INTx (with unmask) and MSI through VFIO; bind the NVMe PF and run Identify through VFIO
 # (DMA + MSI-X); reset through VFIO; restore (twice) gives both back.
 set -u
 source "$(dirname "$0")/common.sh"
@@ -24,6 +24,7 @@ step "e1000e: bind, BAR through VFIO"
 run 0 "$passvm" vfio bind 00:02.0
 [ -c /dev/vfio/"$(basename "$(readlink /sys/bus/pci/devices/0000:00:02.0/iommu_group)")" ] || fail "no group node"
 run 0 "$hwtool" e1000e 00:02.0
+run 0 "$hwtool" e1000e-irq 00:02.0
 
 step "locked memory: a process without CAP_IPC_LOCK and an 8 MiB RLIMIT_MEMLOCK"
 run 1 bash -c "ulimit -l 8192; exec setpriv --bounding-set -ipc_lock $hwtool dma-bench 00:02.0 64"
