@@ -177,11 +177,13 @@ const char *vfio_member_action_name(enum vfio_member_action action);
  * Carries out a plan with no refusals: locks the members, journals and
  * binds each endpoint with driver_override + drivers_probe, checks it landed
  * on vfio-pci, then waits (libudev, up to timeout_ms) for /dev/vfio/N of each
- * group. On failure it stops; `failed` names the device, and the journal
- * holds what was done (vfio_restore undoes it).
+ * group. On failure it stops, names the device in `failed`, and gives back
+ * what this call bound (vfio_restore of those members); *rollback_err is 0
+ * when that worked, else the journal keeps them for `passvm vfio restore`.
+ * A crash leaves everything to vfio_restore.
  */
 int vfio_bind_apply(const struct vfio_host *host, const struct vfio_plan *plan,
-		    int timeout_ms, struct pci_addr *failed);
+		    int timeout_ms, struct pci_addr *failed, int *rollback_err);
 
 /* Waits for dev/vfio/GROUP to exist, via libudev on a live host. */
 int vfio_wait_group_node(const struct host_root *root, int group, int timeout_ms);
