@@ -40,6 +40,15 @@ run 0 "$passvm" vfio status
 grep -q "^0000:00:03.0 .* vfio-pci .* nvme " <<<"$out" || fail "status does not show the NVMe"
 run 0 "$passvm" vfio status --json
 
+step "a process holding a group open: status names it, restore refuses"
+g=$(basename "$(readlink /sys/bus/pci/devices/0000:00:02.0/iommu_group)")
+exec 9<>"/dev/vfio/$g"
+run 0 "$passvm" vfio status
+grep -q "^0000:00:02.0 .* $$ (bash)" <<<"$out" || fail "status does not name the holder"
+run 1 "$passvm" vfio restore 00:02.0
+grep -q "held open" <<<"$out" || fail "restore did not refuse a held group"
+exec 9>&-
+
 step "restore, twice"
 run 0 "$passvm" vfio restore --all
 run 0 "$passvm" vfio restore --all
