@@ -42,12 +42,14 @@ run 0 "$passvm" vfio status --json
 
 step "a process holding a group open: status names it, restore refuses"
 g=$(basename "$(readlink /sys/bus/pci/devices/0000:00:02.0/iommu_group)")
-exec 9<>"/dev/vfio/$g"
+sleep 600 9<>"/dev/vfio/$g" &
+holder=$!
+for i in $(seq 50); do [ -e "/proc/$holder/fd/9" ] && break; sleep 0.1; done
 run 0 "$passvm" vfio status
-grep -q "^0000:00:02.0 .* $$ (bash)" <<<"$out" || fail "status does not name the holder"
+grep -q "^0000:00:02.0 .* $holder (sleep)\$" <<<"$out" || fail "status does not name the holder"
 run 1 "$passvm" vfio restore 00:02.0
 grep -q "held open" <<<"$out" || fail "restore did not refuse a held group"
-exec 9>&-
+kill "$holder"; wait "$holder" 2>/dev/null
 
 step "restore, twice"
 run 0 "$passvm" vfio restore --all
