@@ -15,6 +15,9 @@
  *       arms MSI-X vector 0 with an eventfd, issues Identify Controller and
  *       waits for the interrupt; compares serial and model with what the
  *       kernel's nvme driver reported (arguments).
+ *   vfio-hwtool hot-reset BDF
+ *       VFIO_DEVICE_PCI_HOT_RESET (the bus below BDF's bridge; every group
+ *       on it must be this process's).
  *   vfio-hwtool open-group BDF
  *       only opens the IOMMU context (prints io.why on failure).
  *   vfio-hwtool dma-bench BDF MIB [huge]
@@ -412,7 +415,21 @@ int main(int argc, char **argv)
 		r = cmd_e1000e_irq(&c);
 	else if (strcmp(argv[1], "nvme-identify") == 0 && argc == 5)
 		r = cmd_nvme(&c, argv[3], argv[4]);
-	else if (strcmp(argv[1], "open-group") == 0)
+	else if (strcmp(argv[1], "hot-reset") == 0) {
+		r = open_device(&c);
+		if (r == 0)
+			r = vfio_device_hot_reset(&c.dev, &c.io);
+		uint16_t vendor = 0xffff;
+		if (r == 0)
+			r = vfio_config_read16(&c.dev, 0, &vendor);
+		if (r < 0)
+			log_error_errno(r, "VFIO_DEVICE_PCI_HOT_RESET of %s", c.dev.bdf);
+		else
+			printf("hot reset (secondary bus reset) of %s's bus done; vendor ID 0x%04x after\n",
+			       c.dev.bdf, vendor);
+		if (r == 0 && vendor == 0xffff)
+			r = -EIO;
+	} else if (strcmp(argv[1], "open-group") == 0)
 		r = 0;
 	else if (strcmp(argv[1], "dma-bench") == 0 && argc >= 4)
 		r = cmd_dma_bench(&c, strtoull(argv[3], NULL, 0), argc == 5);
