@@ -8,11 +8,13 @@
 
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Every subcommand, in the order `passvm help` lists them. */
 static const struct cli_command commands[] = {
 	{ "help", "show this list", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "check", "can this host pass devices through? (iommu-check)", cmd_check },
 };
 
 static int cmd_version(int argc, char **argv)
