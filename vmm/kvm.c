@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -56,9 +57,58 @@ int kvm_system_check_extension(const struct kvm_system *kvm, long extension)
 	return ioctl_or_errno(kvm->fd, KVM_CHECK_EXTENSION, (unsigned long)extension);
 }
 
+/* What the machine in vm.c needs, each with the reason it is needed. */
+static const struct {
+	long cap;
+	const char *name;
+} required_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },       /* guest RAM */
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },     /* VMX real mode */
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },           /* KVM_SET_CPUID2 */
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },               /* IOAPIC/LAPIC */
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },                     /* in-kernel PIT */
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },       /* MSI routes */
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },                   /* device irqs */
+	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" }, /* vCPU stop */
+};
+
+int kvm_system_check_required(const struct kvm_system *kvm, const char **missing)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++) {
+		int r = kvm_system_check_extension(kvm, required_caps[i].cap);
+		if (r <= 0) {
+			*missing = required_caps[i].name;
+			return r < 0 ? r : -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+int kvm_system_supported_cpuid(const struct kvm_system *kvm, struct kvm_cpuid2 **out)
+{
+	/* api.rst: E2BIG means the table was too small; grow and retry. */
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = n;
+		int r = ioctl_or_errno(kvm->fd, KVM_GET_SUPPORTED_CPUID, (unsigned long)c);
+		if (r >= 0) {
+			*out = c;
+			return 0;
+		}
+		free(c);
+		if (r != -E2BIG)
+			return r;
+	}
+	return -E2BIG;
+}
+
 int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm)
 {
 	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
 	vm->kvm = kvm;
 	int fd;
 	/* KVM_CREATE_VM can fail with EINTR while the host is busy. */
@@ -69,6 +119,11 @@ int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm)
 		return fd;
 	vm->fd = fd;
 	return 0;
+}
+
+int kvm_vm_ioctl(const struct kvm_vm *vm, unsigned long request, void *arg)
+{
+	return ioctl_or_errno(vm->fd, request, (unsigned long)arg);
 }
 
 void kvm_vm_destroy(struct kvm_vm *vm)
@@ -129,11 +184,15 @@ void kvm_vcpu_destroy(struct kvm_vcpu *vcpu)
 
 int kvm_vcpu_run(struct kvm_vcpu *vcpu)
 {
-	int r;
-	do {
-		r = ioctl_or_errno(vcpu->fd, KVM_RUN, 0);
-	} while (r == -EINTR);
+	/* EINTR is returned, not retried: it is how vcpu.c stops a vCPU (a
+	 * signal, with run->immediate_exit closing the race before KVM_RUN). */
+	int r = ioctl_or_errno(vcpu->fd, KVM_RUN, 0);
 	return r < 0 ? r : 0;
+}
+
+int kvm_vcpu_ioctl(const struct kvm_vcpu *vcpu, unsigned long request, void *arg)
+{
+	return ioctl_or_errno(vcpu->fd, request, (unsigned long)arg);
 }
 
 const char *kvm_exit_reason_name(uint32_t reason)
