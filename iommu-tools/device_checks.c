@@ -111,7 +111,8 @@ static void acs_hop(struct iommu_device *d, const struct iommu_device *hop, bool
 	struct iommu_acs_hop *h = &d->acs_path[d->n_acs_path++];
 	snprintf(h->bdf, sizeof(h->bdf), "%s", hop->info.bdf);
 	snprintf(h->role, sizeof(h->role), "%s", self ? "function" : port_role(hop));
-	h->read = hop->config_read && hop->cfg.ext_caps_read;
+	h->conventional = hop->config_read && hop->cfg.caps_read && !hop->cfg.is_pcie;
+	h->read = hop->config_read && (hop->cfg.ext_caps_read || h->conventional);
 	h->has_acs = hop->cfg.acs;
 	h->acs_ctrl = hop->cfg.acs_ctrl;
 	/* pci_acs_flags_enabled(): only the flags the port implements count. */

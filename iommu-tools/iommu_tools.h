@@ -208,6 +208,7 @@ struct iommu_acs_hop {
 	char bdf[PCI_ADDR_STRLEN];
 	char role[24];              /* "root port", "downstream port", "function" */
 	bool read;                  /* config space was readable */
+	bool conventional;          /* conventional PCI: no ACS exists */
 	bool has_acs;
 	uint16_t acs_ctrl;
 	bool isolates;              /* SV, RR, CR, UF enabled (kernel's REQ_ACS_FLAGS) */

@@ -214,6 +214,7 @@ static void write_acs(struct json *j, const struct iommu_device *d)
 			json_bool(j, h->isolates);
 		else
 			json_null(j);
+		kv_bool(j, "conventional_pci", h->conventional);
 		kv_hex(j, "acs_ctrl", h->acs_ctrl, 4);
 		json_object_end(j);
 	}

@@ -220,6 +220,8 @@ static void write_acs(const struct text *t, const struct iommu_device *d)
 		fprintf(t->out, "%s %s: ", h->bdf, h->role);
 		if (!h->read)
 			fprintf(t->out, "unknown (extended config space needs root)\n");
+		else if (h->conventional)
+			fprintf(t->out, "conventional PCI, no ACS\n");
 		else if (!h->has_acs)
 			fprintf(t->out, "no ACS capability\n");
 		else
