@@ -84,6 +84,15 @@ void json_write_string(FILE *out, const char *s)
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
 		unsigned char c = *p;
+		/* A run of printable ASCII goes out in one write. */
+		size_t run = 0;
+		while (p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run) {
+			fwrite(p, 1, run, out);
+			p += run;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			fputc('\\', out);
 			fputc(c, out);

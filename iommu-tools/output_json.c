@@ -189,7 +189,12 @@ static void write_caps(struct json *j, const struct iommu_device *d)
 		json_object_begin(j);
 		kv_uint(j, "bar", c->rebar_bars[i].bar);
 		kv_uint(j, "current_size", 1ull << (20 + c->rebar_bars[i].current_log2_mib));
-		kv_uint(j, "supported_mask_mib_log2", c->rebar_bars[i].supported_mask);
+		json_key(j, "supported_sizes");
+		json_array_begin(j);
+		for (unsigned b = 0; b < 28; b++)
+			if (c->rebar_bars[i].supported_mask & (1u << b))
+				json_uint(j, 1ull << (20 + b));
+		json_array_end(j);
 		json_object_end(j);
 	}
 	json_array_end(j);

@@ -113,8 +113,10 @@ static void write_device_summary(const struct text *t, const struct iommu_report
 		fprintf(t->out, "  %-12s  ", d->info.bdf);
 		word(t, verdict_color(d->verdict), iommu_verdict_name(d->verdict), 7);
 		fprintf(t->out, " %-5s  %-*s  %s", gid, dw, driver_or_dash(d), d->name);
-		if (d->reasons.n)
-			fprintf(t->out, "; %s%s", d->reasons.v[0], d->reasons.n > 1 ? " (...)" : "");
+		if (d->reasons.n == 1)
+			fprintf(t->out, "; %s", d->reasons.v[0]);
+		else if (d->reasons.n > 1)
+			fprintf(t->out, "; %s (+%zu more)", d->reasons.v[0], d->reasons.n - 1);
 		fputc('\n', t->out);
 	}
 }
@@ -248,10 +250,15 @@ static void write_device_detail(const struct text *t, const struct iommu_report 
 	field(t, "IOMMU group");
 	if (d->info.iommu_group < 0)
 		fprintf(t->out, "none\n");
+	else if (d->n_peers)
+		fprintf(t->out, "%d, %s\n", d->info.iommu_group, d->group_viable
+			? "every member free for vfio-pci now"
+			: "members on host drivers now (passvm vfio bind takes the group)");
 	else
-		fprintf(t->out, "%d, %s\n", d->info.iommu_group, d->n_peers
-			? (d->group_viable ? "viable for VFIO now" : "not viable yet (peers on host drivers)")
-			: (d->group_viable ? "alone, viable for VFIO now" : "alone"));
+		fprintf(t->out, "%d, alone%s%s%s\n", d->info.iommu_group,
+			d->group_viable ? "" : ", on host driver ",
+			d->group_viable ? "" : d->info.driver,
+			d->group_viable ? ", free for vfio-pci now" : " now");
 	for (size_t i = 0; i < d->n_peers; i++) {
 		const struct iommu_device *p = &r->devices[d->peers[i]];
 		field(t, i ? "" : "peers");
