@@ -101,8 +101,11 @@ static void check_cpu(const struct iommu_host_ctx *ctx, struct iommu_check_resul
 	/* Linux clears the vmx flag when firmware locked VT-x off in
 	 * IA32_FEAT_CTL (arch/x86/kernel/cpu/feat_ctl.c, "VMX (outside TXT)
 	 * disabled by BIOS"); kvm_amd reports SVM disabled in MSR_VM_CR. */
-	if (ctx->facts->present && ctx->facts->kvm_open == 0) {
-		set(res, IOMMU_WARN, "no VT-x/AMD-V flag, yet /dev/kvm works (a paravirtual "
+	/* /dev/kvm only appears once a KVM backend initialised (kvm_init()
+	 * from kvm_intel, kvm_amd or PVM), so its presence is enough even for
+	 * a user who may not open it. */
+	if ((ctx->facts->present && ctx->facts->kvm_open == 0) || exists(ctx, "dev/kvm")) {
+		set(res, IOMMU_WARN, "no VT-x/AMD-V flag, yet /dev/kvm exists (a paravirtual "
 		    "KVM backend such as PVM, or a hypervisor hiding the flag)");
 		fix(res, "nothing to do for KVM itself; device passthrough still needs an IOMMU "
 		    "the kernel runs (see iommu_enabled)");
@@ -347,6 +350,24 @@ static void intel_ir_support(const struct iommu_host_ctx *ctx, struct iommu_chec
 	strv_free(units, n);
 }
 
+/* AMD IOMMUs remap interrupts architecturally (AMD IOMMU spec 2.2.5); the
+ * kernel turns it off with amd_iommu_intr=legacy... or intremap=off. The
+ * Extended Feature Register is shown as evidence. */
+static void amd_ir_evidence(const struct iommu_host_ctx *ctx, struct iommu_check_result *res)
+{
+	char **units = NULL;
+	size_t n = 0;
+	(void)host_root_list_dir(ctx->root, "sys/class/iommu", &units, &n);
+	for (size_t i = 0; i < n; i++) {
+		char path[256], text[64];
+		snprintf(path, sizeof(path), "sys/class/iommu/%s/amd-iommu/features", units[i]);
+		if (host_root_read(ctx->root, path, text, sizeof(text)) > 0)
+			strlist_addf(&res->evidence, "%s (AMD-Vi) extended features (EFR[:EFR2]) %s", units[i],
+				     text);
+	}
+	strv_free(units, n);
+}
+
 /* /proc/interrupts: chips named "IR-..." (IR-IO-APIC, IR-PCI-MSI) are
  * routed through the remapping table (arch/x86/kernel/apic/msi.c). */
 static int interrupts_remapped(const struct iommu_host_ctx *ctx, struct iommu_check_result *res)
@@ -375,6 +396,7 @@ static void check_intremap(const struct iommu_host_ctx *ctx, struct iommu_check_
 	int hw = -1; /* -1 unknown */
 	char text[16];
 	intel_ir_support(ctx, res, &hw);
+	amd_ir_evidence(ctx, res);
 	int active = interrupts_remapped(ctx, res);
 	static const char *const keys[] = { "intremap", "intel_iommu", "amd_iommu_intr",
 					    "nox2apic" };
@@ -435,11 +457,27 @@ static void check_intremap(const struct iommu_host_ctx *ctx, struct iommu_check_
 static const struct {
 	const char *name;     /* as /sys/module names it */
 	const char *file;     /* module file name */
+	const char *path;     /* where Linux builds it, under kernel/ */
 } vfio_modules[] = {
-	{ "vfio", "vfio.ko" },
-	{ "vfio_iommu_type1", "vfio_iommu_type1.ko" },
-	{ "vfio_pci", "vfio-pci.ko" },
+	{ "vfio", "vfio.ko", "drivers/vfio/vfio.ko" },
+	{ "vfio_iommu_type1", "vfio_iommu_type1.ko", "drivers/vfio/vfio_iommu_type1.ko" },
+	{ "vfio_pci", "vfio-pci.ko", "drivers/vfio/pci/vfio-pci.ko" },
 };
+
+/* Without modules.dep (a kernel unpacked from its .deb, LAB.md): the file
+ * itself, compressed as distributions ship it or not. */
+static bool module_file_exists(const struct iommu_host_ctx *ctx, const char *release,
+			       const char *path)
+{
+	static const char *const suffixes[] = { "", ".xz", ".zst", ".gz" };
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		char full[512];
+		snprintf(full, sizeof(full), "lib/modules/%s/kernel/%s%s", release, path, suffixes[i]);
+		if (exists(ctx, full))
+			return true;
+	}
+	return false;
+}
 
 static bool list_has_module(const char *list, const char *file)
 {
@@ -484,7 +522,8 @@ static void check_vfio(const struct iommu_host_ctx *ctx, struct iommu_check_resu
 			st = "built in", loaded++;
 		else if (module_loaded(ctx, vfio_modules[i].name))
 			st = "loaded", loaded++;
-		else if (dep && list_has_module(dep, vfio_modules[i].file))
+		else if ((dep && list_has_module(dep, vfio_modules[i].file)) ||
+			 (rr > 0 && module_file_exists(ctx, release, vfio_modules[i].path)))
 			st = "available, not loaded";
 		else if (dep)
 			st = "missing", missing++;
