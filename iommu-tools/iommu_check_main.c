@@ -195,6 +195,23 @@ int iommu_check_main(int argc, char **argv, const char *program)
 		log_error_errno(r, "cannot open --root %s", a.root ? a.root : "/");
 		return EXIT_BAD_USAGE;
 	}
+	/* A tree that cannot be listed, or holds no sys/, is a mistyped or
+	 * unpacked-elsewhere --root: bad input, not a host without an IOMMU. */
+	char **top = NULL;
+	size_t n_top = 0;
+	if (!root.is_real && ((r = host_root_list_dir(&root, ".", &top, &n_top)) < 0 ||
+			      !host_root_exists(&root, "sys"))) {
+		if (r < 0)
+			log_error_errno(r, "cannot read --root %s", root.path);
+		else
+			log_error("--root %s holds no sys/ directory (point it at the top of a "
+				  "captured tree or unpacked snapshot)", root.path);
+		strv_free(top, n_top);
+		host_root_close(&root);
+		free(a.bdfs);
+		return EXIT_BAD_USAGE;
+	}
+	strv_free(top, n_top);
 	if (!root.is_real && host_root_exists(&root, IOMMU_ERRORS_PATH) &&
 	    (r = host_root_replay_load(&root, IOMMU_ERRORS_PATH)) < 0) {
 		log_error_errno(r, "cannot read %s/%s", root.path, IOMMU_ERRORS_PATH);
