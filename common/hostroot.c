@@ -73,8 +73,12 @@ int host_root_openat(const struct host_root *root, const char *relpath, int flag
 	bool path_only = (flags & O_PATH) != 0;
 	if (!path_only && root->replay) {
 		int err = host_root_replayed_error(root, relpath);
-		if (err)
+		if (err) {
+			/* A snapshot of a snapshot keeps the error. */
+			if (root->recorder)
+				host_root_record(root, relpath, HOST_ROOT_READ, err);
 			return err;
+		}
 	}
 	int fd = openat_in_root(root, relpath, flags);
 	if (root->recorder) {
@@ -225,8 +229,11 @@ int host_root_list_dir(const struct host_root *root, const char *relpath,
 		       char ***names_out, size_t *count_out)
 {
 	int fd = root->replay ? host_root_replayed_error(root, relpath) : 0;
-	if (fd == 0)
-		fd = openat_in_root(root, relpath, O_RDONLY | O_DIRECTORY);
+	if (fd < 0 && root->recorder)
+		host_root_record(root, relpath, HOST_ROOT_LIST, fd);
+	if (fd < 0)
+		return fd;
+	fd = openat_in_root(root, relpath, O_RDONLY | O_DIRECTORY);
 	if (fd < 0) {
 		if (root->recorder && fd != -ENOENT && fd != -ENOTDIR)
 			host_root_record(root, relpath, HOST_ROOT_LIST, fd);

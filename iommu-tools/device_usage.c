@@ -436,6 +436,7 @@ static void usage_console(const struct host_root *root, const struct iommu_usage
 			u->console = true;
 			snprintf(u->console_what, sizeof(u->console_what), "%s",
 				 idx->consoles[i].name);
+			iommu_sanitize(u->console_what);
 			return;
 		}
 	}

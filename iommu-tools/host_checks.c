@@ -27,6 +27,7 @@ static void set(struct iommu_check_result *res, enum iommu_status st, const char
 	va_start(ap, fmt);
 	vsnprintf(res->summary, sizeof(res->summary), fmt, ap);
 	va_end(ap);
+	iommu_sanitize(res->summary);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -36,6 +37,7 @@ static void fix(struct iommu_check_result *res, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(res->fix, sizeof(res->fix), fmt, ap);
 	va_end(ap);
+	iommu_sanitize(res->fix);
 }
 
 static bool exists(const struct iommu_host_ctx *ctx, const char *path)

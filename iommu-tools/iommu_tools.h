@@ -28,6 +28,10 @@ struct strlist {
 void strlist_addf(struct strlist *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strlist_free(struct strlist *l);
+/* Replaces control characters (C0, DEL, C1 in UTF-8) with '?', in place:
+ * text from a tree (pci.ids names, mount points, interface names) must not
+ * drive the terminal the report is printed on. strlist_addf does it. */
+void iommu_sanitize(char *s);
 
 /* ---- parsers of what the host root reads (pure, fuzzed) ---------------- */
 /* PCI configuration space, as sysfs `config` gives it: 64 bytes to an

@@ -56,6 +56,9 @@ struct iommu_names *iommu_names_open(const struct host_root *root)
 	n->pacc->warning = quiet;
 	n->pacc->debug = quiet;
 	n->pacc->error = escape;
+	/* No lookup cache: it lives in $HOME (~/.pciids-cache), outside the
+	 * root, and only serves DNS lookups, which are never asked for. */
+	n->pacc->id_lookup_mode = 0;
 	snprintf(n->path, sizeof(n->path), "/proc/self/fd/%d", n->fd);
 	pci_set_name_list_path(n->pacc, n->path, 0);
 	return n;
@@ -82,6 +85,7 @@ static void lookup(struct iommu_names *n, char *out, size_t size, int flags, int
 				       flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, a, b);
 	if (s)
 		snprintf(out, size, "%s", s);
+	iommu_sanitize(out);
 }
 
 void iommu_names_lookup(struct iommu_names *n, const struct pci_dev_info *dev,

@@ -156,7 +156,10 @@ static int read_devices(const struct host_root *root, struct iommu_report *r)
 			continue;
 		iommu_names_lookup(names, &d->info, d->name, sizeof(d->name),
 				   d->class_name, sizeof(d->class_name));
+		iommu_sanitize(d->info.driver);
+		iommu_sanitize(d->info.driver_override);
 		iommu_device_read(root, d);
+		iommu_sanitize(d->reset_method);
 		r->n_devices++;
 	}
 	iommu_names_close(names);
@@ -185,6 +188,7 @@ static int read_groups(const struct host_root *root, struct iommu_report *r)
 		snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%d/type", ids[i]);
 		if (host_root_read(root, path, g->type, sizeof(g->type)) < 0)
 			g->type[0] = '\0';
+		iommu_sanitize(g->type);
 		if (iommu_group_devices(root, ids[i], &addrs, &na) < 0)
 			continue;
 		g->members = calloc(na ? na : 1, sizeof(*g->members));

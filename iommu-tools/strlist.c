@@ -14,6 +14,7 @@ void strlist_addf(struct strlist *l, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
+	iommu_sanitize(s);
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 4;
 		char **g = realloc(l->v, ncap * sizeof(*g));
@@ -25,6 +26,16 @@ void strlist_addf(struct strlist *l, const char *fmt, ...)
 		l->cap = ncap;
 	}
 	l->v[l->n++] = s;
+}
+
+void iommu_sanitize(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?';
+	}
 }
 
 void strlist_free(struct strlist *l)
