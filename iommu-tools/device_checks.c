@@ -186,7 +186,7 @@ static void usage_reasons(struct iommu_device *d, const struct iommu_device *who
 		verdict_raise(&d->verdict, IOMMU_VERDICT_FAIL);
 	}
 	for (size_t i = 0; i < u->mounts.n; i++) {
-		strlist_addf(&d->reasons, "%s holds a mounted filesystem: %s (unmount it first)",
+		strlist_addf(&d->reasons, "%s holds host storage in use: %s (unmount or swapoff first)",
 			     prefix, u->mounts.v[i]);
 		verdict_raise(&d->verdict, IOMMU_VERDICT_FAIL);
 	}

@@ -477,3 +477,51 @@ void iommu_dev_usage_free(struct iommu_dev_usage *u)
 	strlist_free(&u->netifs);
 	strlist_free(&u->netifs_idle);
 }
+
+int iommu_dev_usage_query(const struct host_root *root, const struct pci_dev_info *dev,
+			  struct iommu_dev_usage *out)
+{
+	struct iommu_host_facts facts;
+	struct iommu_usage_index *idx;
+	memset(out, 0, sizeof(*out));
+	int r = iommu_facts_load(root, &facts);
+	if (r < 0)
+		return r;
+	r = iommu_usage_index_build(root, &facts, &idx);
+	if (r == 0) {
+		r = iommu_dev_usage_read(root, idx, dev, out);
+		iommu_usage_index_free(idx);
+	}
+	iommu_facts_free(&facts);
+	return r;
+}
+
+static void append(char *buf, size_t size, size_t *len, const char *text)
+{
+	int n = snprintf(buf + *len, size - *len, "%s%s", *len ? "; " : "", text);
+	if (n > 0)
+		*len = (size_t)n < size - *len ? *len + (size_t)n : size - 1;
+}
+
+void iommu_dev_usage_describe(const struct iommu_dev_usage *u, char *buf, size_t size)
+{
+	size_t len = 0;
+	char what[128];
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (u->chipset) {
+		snprintf(what, sizeof(what), "chipset function (%s)", u->chipset_what);
+		append(buf, size, &len, what);
+	}
+	for (size_t i = 0; i < u->mounts.n; i++)
+		append(buf, size, &len, u->mounts.v[i]);
+	for (size_t i = 0; i < u->netifs.n; i++)
+		append(buf, size, &len, u->netifs.v[i]);
+	if (u->boot_vga)
+		append(buf, size, &len, "boot VGA");
+	if (u->console) {
+		snprintf(what, sizeof(what), "console (%s)", u->console_what);
+		append(buf, size, &len, what);
+	}
+}

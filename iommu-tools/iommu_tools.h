@@ -184,6 +184,13 @@ int iommu_dev_usage_read(const struct host_root *root,
 			 const struct iommu_usage_index *idx,
 			 const struct pci_dev_info *dev, struct iommu_dev_usage *out);
 void iommu_dev_usage_free(struct iommu_dev_usage *u);
+/* One-shot form for callers that ask about a few functions (vfio/'s
+ * refusal policy): loads the host facts, builds the index, reads `dev`. */
+int iommu_dev_usage_query(const struct host_root *root, const struct pci_dev_info *dev,
+			  struct iommu_dev_usage *out);
+/* One line naming how the host uses the function ("chipset function (ISA/LPC
+ * bridge)", "/dev/sda2 on / (ext4)", "boot VGA"...), "" when it is free. */
+void iommu_dev_usage_describe(const struct iommu_dev_usage *u, char *buf, size_t size);
 /* True when passing the function through would take something from the host. */
 bool iommu_dev_usage_in_use(const struct iommu_dev_usage *u);
 
