@@ -31,7 +31,7 @@ def check(cond, what):
         failures.append(what)
 
 
-for key in ("rc", "snapshot", "sysgroups", "json", "text", "end"):
+for key in ("rc", "snapshot", "nobody_rc", "sysgroups", "nobody", "json", "text", "end"):
     if key not in sections:
         print(text[-3000:])
         sys.exit("missing section @@%s in the lab's output" % key)
@@ -51,7 +51,21 @@ ours = {g["id"]: [d["bdf"] for d in g["devices"]] for g in report["groups"]}
 check(ours == {k: sorted(v) for k, v in sysgroups.items()},
       "%s: groups equal /sys/kernel/iommu_groups (%d groups)" % (topo, len(sysgroups)))
 
-# 2. Snapshot then --root: the same JSON.
+# 2. As nobody: nothing that needs root becomes a fail; same groups, verdict.
+nobody = json.loads("\n".join(sections["nobody"]))
+nchecks = {c["id"]: c for c in nobody["checks"]}
+bad = [c["id"] for c in nobody["checks"] if c["status"] == "fail" and
+       checks[c["id"]]["status"] != "fail"]
+check(not bad, "%s: as nobody, no check fails that passes as root (%s)" % (topo, bad))
+check(nobody["groups"] == report["groups"], "%s: as nobody, the same groups" % topo)
+check(nobody["ready"] == report["ready"] and
+      int(sections["nobody_rc"][0]) == rc, "%s: as nobody, the same verdict" % topo)
+if report["groups"]:
+    unknown = [d["bdf"] for d in nobody["devices"] if d["msi"] is not None and
+               d["config_readable"] < 256]
+    check(not unknown, "%s: as nobody, capabilities from 64 bytes are unknown" % topo)
+
+# 3. Snapshot then --root: the same JSON.
 check(sections["snapshot"][0] == "same", "%s: --snapshot then --root gives the same JSON" % topo)
 check(report["ready"] == (rc == 0), "%s: exit status %d matches ready=%s" % (topo, rc, report["ready"]))
 
