@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# passvm run: every bad input is one line on stderr, a non-zero exit (2 for
+# usage, 1 for failures), and leaves nothing behind (no console file).
+# Usage: test_run_errors.sh PASSVM
+set -u
+passvm=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	[ "${CI:-}" = true ] && { echo "FAIL: no usable /dev/kvm and CI=true"; exit 1; }
+	echo "SKIP: no usable /dev/kvm"; exit 77
+fi
+
+# expect STATUS PATTERN ARGS...: exit status, one stderr line matching PATTERN
+expect() {
+	local want=$1 pattern=$2; shift 2
+	"$passvm" run --console "$tmp/console" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	local got=$?
+	local lines
+	lines=$(wc -l <"$tmp/err")
+	if [ "$got" != "$want" ] || [ "$lines" != 1 ] || ! grep -q -- "$pattern" "$tmp/err"; then
+		echo "FAIL: passvm run $*: status $got (want $want), $lines line(s):"
+		cat "$tmp/err"
+		fail=1
+	fi
+	if [ -e "$tmp/console" ]; then
+		echo "FAIL: passvm run $*: left $tmp/console behind"
+		rm -f "$tmp/console"
+		fail=1
+	fi
+}
+
+printf 'not a kernel\n' >"$tmp/text"
+expect 2 "--kernel PATH is required"
+expect 2 "unexpected argument" --kernel "$tmp/text" extra
+expect 2 "--memory '0'" --kernel "$tmp/text" --memory 0
+expect 2 "--memory 'lots'" --kernel "$tmp/text" --memory lots
+expect 2 "--memory '4X'" --kernel "$tmp/text" --memory 4X
+expect 2 "more than this host has" --kernel "$tmp/text" --memory 64T
+expect 2 "at least 16 MiB" --kernel "$tmp/text" --memory 1M
+expect 2 "--cpus '0'" --kernel "$tmp/text" --cpus 0
+expect 2 "--cpus 'two'" --kernel "$tmp/text" --cpus two
+expect 1 "above .* limit" --kernel "$tmp/text" --cpus 60000
+expect 1 "cannot load kernel $tmp/missing: No such file" --kernel "$tmp/missing"
+expect 1 "cannot load kernel $tmp: Is a directory" --kernel "$tmp"
+expect 1 "is not a bzImage" --kernel "$tmp/text"
+if [ "$(id -u)" != 0 ]; then
+	chmod 000 "$tmp/text"
+	expect 1 "Permission denied" --kernel "$tmp/text"
+fi
+exit $fail
