@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+int cmd_vfio(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -15,6 +16,7 @@ static const struct cli_command commands[] = {
 	{ "help", "show this list", cmd_help },
 	{ "version", "print the version", cmd_version },
 	{ "run", "boot a Linux guest on KVM", cmd_run },
+	{ "vfio", "bind IOMMU groups to vfio-pci, restore, status, reset", cmd_vfio },
 };
 
 static int cmd_version(int argc, char **argv)
