@@ -122,6 +122,8 @@ static void test_tables(unsigned cpus)
 	CHECK(find_bytes(dsdt, dlen, "_S5_", 4) != NULL);
 	CHECK(find_bytes(dsdt, dlen, "_PRT", 4) != NULL);
 	CHECK(find_bytes(dsdt, dlen, "COM1", 4) != NULL);
+	/* Method(_OSC, 4) { Return (Arg3) } */
+	CHECK(find_bytes(dsdt, dlen, "\x14\x08_OSC\x04\xa4\x6b", 8) != NULL);
 	/* The QWord memory descriptor covers the 64-bit window exactly. */
 	const uint8_t *q = find_bytes(dsdt, dlen, "\x8a\x2b\x00", 3);
 	CHECK(q != NULL);
