@@ -480,6 +480,7 @@ struct vmm_vm {
 	struct vmm_vcpu_thread *vcpus;
 	int console_in_fd, console_out_fd;
 	char console_pty[64];       /* VMM_CONSOLE_PTY: the pty's path */
+	int console_pty_slave_fd;   /* held open while the VM lives */
 	unsigned phases_done;
 	const char *failed_phase;   /* set when vmm_vm_create fails */
 	const char *failed_detail;  /* e.g. the missing KVM capability */

@@ -50,4 +50,8 @@ if [ "$(id -u)" != 0 ]; then
 	chmod 000 "$tmp/text"
 	expect 1 "Permission denied" --kernel "$tmp/text"
 fi
+if grep -q '^HugePages_Free: *0$' /proc/meminfo; then
+	expect 1 "cannot get 64 MiB of 2 MiB huge pages" --kernel "$tmp/text" --memory 64M --hugepages
+fi
+expect 1 "must be a multiple of 2 MiB with --hugepages" --kernel "$tmp/text" --memory 65M --hugepages
 exit $fail

@@ -160,6 +160,47 @@ static void test_triple_fault_and_reset(void)
 	CHECK(strstr(detail, "\"P\"") != NULL);
 }
 
+/* --console pty: the guest's output arrives on the pty's slave side. */
+static void test_pty(void)
+{
+	char kernel[128], detail[256];
+	path_in(kernel, sizeof(kernel), "bzImage-pty");
+	size_t size;
+	uint8_t *img = synth_bzimage(payload64_boot_image,
+				     (size_t)(payload64_end - payload64_boot_image), 0x020f,
+				     &size);
+	write_file(kernel, img, size);
+	free(img);
+	static struct vmm_vm vm;
+	struct vmm_config cfg = {
+		.kernel_path = kernel, .cmdline = "pty", .cpus = 1,
+		.memory_bytes = 64ULL << 20, .console = VMM_CONSOLE_PTY,
+	};
+	int r = vmm_vm_create(&vm, &cfg);
+	CHECK_EQ_INT(r, 0);
+	if (r < 0)
+		return;
+	CHECK(strncmp(vm.console_pty, "/dev/pts/", 9) == 0);
+	int fd = open(vm.console_pty, O_RDONLY | O_NOCTTY);
+	CHECK(fd >= 0);
+	watched = &vm;
+	alarm(20);
+	CHECK_EQ_INT(vmm_vm_run(&vm), VMM_STOP_POWEROFF);
+	alarm(0);
+	watched = NULL;
+	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
+	char out[256] = "";
+	ssize_t n = fd >= 0 ? read(fd, out, sizeof(out) - 1) : -1;
+	CHECK(n > 0);
+	if (n > 0)
+		out[n] = '\0';
+	CHECK(strncmp(out, "cmdline=pty", 11) == 0);
+	if (fd >= 0)
+		close(fd);
+	vmm_vm_destroy(&vm);
+	unlink(kernel);
+}
+
 static void test_load_errors(void)
 {
 	char kernel[128], console[128];
@@ -208,6 +249,7 @@ int main(void)
 		return test_skip("cannot create a temporary directory");
 	test_poweroff();
 	test_triple_fault_and_reset();
+	test_pty();
 	test_load_errors();
 	rmdir(dir);
 	return test_result();
