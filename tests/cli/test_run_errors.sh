@@ -50,6 +50,25 @@ if [ "$(id -u)" != 0 ]; then
 	chmod 000 "$tmp/text"
 	expect 1 "Permission denied" --kernel "$tmp/text"
 fi
+# No /dev/kvm (a private /dev without it) and no permission (an unprivileged
+# user, when /dev/kvm is not open to everyone): needs root to set up.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	passvm_real=$passvm
+	passvm=$tmp/no-dev-kvm
+	printf '#!/bin/sh\nexec unshare -m sh -c '\''mount -t tmpfs none /dev && exec "$0" "$@"'\'' %s "$@"\n' \
+		"$passvm_real" >"$passvm"
+	chmod +x "$passvm"
+	expect 1 "/dev/kvm not found" --kernel "$tmp/text"
+	passvm=$passvm_real
+	if command -v setpriv >/dev/null && [ "$(stat -c %a /dev/kvm)" != 666 ]; then
+		chmod 755 "$tmp"
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$passvm" run \
+			--kernel "$tmp/text" --memory 64M 2>&1 >/dev/null)
+		if [ "$(wc -l <<<"$out")" != 1 ] || ! grep -q "no permission to open /dev/kvm" <<<"$out"; then
+			echo "FAIL: unprivileged user: $out"; fail=1
+		fi
+	fi
+fi
 if grep -q '^HugePages_Free: *0$' /proc/meminfo; then
 	expect 1 "cannot get 64 MiB of 2 MiB huge pages" --kernel "$tmp/text" --memory 64M --hugepages
 fi
