@@ -116,6 +116,9 @@ static int phase_load(struct vmm_vm *vm)
 		vm->failed_detail = "ACPI tables";
 		return r;
 	}
+	r = vmm_reset_vector_write(&vm->mem);
+	if (r < 0)
+		return r;
 	enum vmm_load_object obj;
 	r = vmm_linux_load(&vm->mem, vm->cfg.kernel_path, vm->cfg.initrd_path,
 			   vm->cfg.cmdline, VMM_ACPI_GPA, &vm->entry, &obj);

@@ -10,7 +10,7 @@
  * guest RAM), e820.c, bootparams.c (bzImage and zero page), loader.c (files
  * into guest RAM), longmode.c, cpuid.c, msr.c, irqchip.c, bus.c (port and
  * MMIO dispatch), pci.c (config space model), pci_host.c (CF8/CFC + ECAM),
- * uart.c, power.c (ACPI sleep/reset registers), aml.c + acpi.c (tables),
+ * uart.c, power.c (ACPI sleep/reset registers), resetvec.c, aml.c + acpi.c (tables),
  * vcpu.c (threads and the exit loop), vm.c (start-up phases).
  */
 #ifndef PASSVM_VMM_H
@@ -194,6 +194,11 @@ enum vmm_load_object { VMM_LOAD_KERNEL, VMM_LOAD_INITRD, VMM_LOAD_CMDLINE };
 int vmm_linux_load(struct vmm_guest_memory *mem, const char *kernel_path,
 		   const char *initrd_path, const char *cmdline, uint64_t rsdp_gpa,
 		   struct vmm_boot_entry *entry, enum vmm_load_object *failed);
+
+/* ===== resetvec.c: F000:FFF0, where a real-mode reboot lands ============== */
+#define VMM_RESET_VECTOR_GPA 0xffff0ULL
+/* Real-mode code there that resets through the ACPI reset register. */
+int vmm_reset_vector_write(struct vmm_guest_memory *mem);
 
 /* ===== longmode.c: the 64-bit state the VMM sets up itself =============== */
 /* Writes GDT and identity page tables (first 4 GiB, 2 MiB pages) into guest
@@ -514,6 +519,8 @@ int vmm_vcpus_create(struct vmm_vm *vm);
 int vmm_vcpus_start(struct vmm_vm *vm);
 void vmm_vcpus_stop(struct vmm_vm *vm);   /* kicks and joins the threads */
 void vmm_vcpus_destroy(struct vmm_vm *vm);
+/* vCPU i, for tests and debugging; NULL if there is none. */
+struct kvm_vcpu *vmm_vm_vcpu(struct vmm_vm *vm, unsigned i);
 /* Handles one KVM exit through the buses; false when the vCPU must stop
  * (the reason is recorded with vmm_vm_request_stop). */
 bool vmm_vcpu_handle_exit(struct vmm_vm *vm, struct kvm_vcpu *vcpu);
