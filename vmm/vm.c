@@ -215,6 +215,11 @@ static void power_event(void *ctx, enum vmm_power_event ev)
 		return;
 	}
 	char line[160] = "";
+	if (vm->uart && vmm_uart_panic_line(vm->uart, line, sizeof(line))) {
+		vmm_vm_request_stop(vm, VMM_STOP_RESET, "guest panicked and reset itself: \"%s\"",
+				    line);
+		return;
+	}
 	if (vm->uart)
 		vmm_uart_last_line(vm->uart, line, sizeof(line));
 	vmm_vm_request_stop(vm, VMM_STOP_RESET,

@@ -390,6 +390,8 @@ int vmm_uart_create(struct vmm_uart **out, struct vmm_irqchip *chip, uint32_t gs
 void vmm_uart_destroy(struct vmm_uart *uart);
 /* The last complete line the guest printed (for exit reasons). */
 void vmm_uart_last_line(struct vmm_uart *uart, char *buf, size_t size);
+/* The last line with Linux's "Kernel panic - not syncing", from there on. */
+bool vmm_uart_panic_line(struct vmm_uart *uart, char *buf, size_t size);
 extern const struct vmm_device_ops vmm_uart_ops;
 
 /* ===== power.c: ACPI hardware-reduced sleep and reset registers ========== */

@@ -287,7 +287,7 @@ static void test_uart(void)
 	const char *text = "hello\r\nlast line\n";
 	for (const char *p = text; *p; p++)
 		uart_out(u, 0, (uint8_t)*p);
-	char buf[64] = "";
+	char buf[128] = "";
 	CHECK_EQ_INT(read(fds[0], buf, sizeof(buf) - 1), (ssize_t)strlen(text));
 	CHECK(memcmp(buf, text, strlen(text)) == 0);
 	vmm_uart_last_line(u, buf, sizeof(buf));
@@ -295,6 +295,12 @@ static void test_uart(void)
 	uart_out(u, 0, 'x');
 	vmm_uart_last_line(u, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "x");
+	CHECK(!vmm_uart_panic_line(u, buf, sizeof(buf)));
+	text = "\n[    9.3] Kernel panic - not syncing: VFS: no root\n[    9.4] Kernel Offset: 0\n";
+	for (const char *p = text; *p; p++)
+		uart_out(u, 0, (uint8_t)*p);
+	CHECK(vmm_uart_panic_line(u, buf, sizeof(buf)));
+	CHECK_EQ_STR(buf, "Kernel panic - not syncing: VFS: no root");
 	vmm_uart_destroy(u);
 	close(fds[0]);
 	close(fds[1]);
