@@ -10,6 +10,7 @@ int cmd_vfio(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sriov(int argc, char **argv);
 
 /* Every subcommand, in the order `passvm help` lists them. */
 static const struct cli_command commands[] = {
@@ -17,6 +18,7 @@ static const struct cli_command commands[] = {
 	{ "version", "print the version", cmd_version },
 	{ "run", "boot a Linux guest on KVM", cmd_run },
 	{ "vfio", "bind IOMMU groups to vfio-pci, restore, status, reset", cmd_vfio },
+	{ "sriov", "SR-IOV VFs: list, create, remove, set, apply sriov.conf", cmd_sriov },
 };
 
 static int cmd_version(int argc, char **argv)
