@@ -304,7 +304,8 @@ static int do_create(const struct vfio_host *host, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			log_error("%s: unknown option or missing value '%s' (passvm sriov --help); "
+				  "nothing was changed", argv[0], argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -338,8 +339,12 @@ static int do_create(const struct vfio_host *host, int argc, char **argv)
 			  "(sriov_totalvfs); nothing was changed", o.count, bdf, total);
 		return 1;
 	}
-	printf("%s: %u VF(s), bind %s\n", bdf, o.count, sriov_bind_name(o.bind));
-	print_notes(&rep);
+	/* Refusals before any change are one line; once steps ran, the
+	 * notes say what was done (and undone). */
+	if (r == 0 || rep.nnotes) {
+		printf("%s: %u VF(s), bind %s\n", bdf, o.count, sriov_bind_name(o.bind));
+		print_notes(&rep);
+	}
 	if (r < 0)
 		return report_error(host->root, "create VFs on", &pf, r, &rep);
 	for (size_t i = 0; i < rep.nprov; i++)
@@ -376,7 +381,8 @@ static int do_remove(const struct vfio_host *host, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			log_error("%s: unknown option or missing value '%s' (passvm sriov --help); "
+				  "nothing was changed", argv[0], argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -515,7 +521,8 @@ static int read_config(const struct host_root *root, const char *file, char **te
 	return 0;
 }
 
-static int run_action(const struct vfio_host *host, const struct sriov_conf *conf,
+static int run_action(const struct vfio_host *host, const char *name,
+		      const struct sriov_conf *conf,
 		      const struct sriov_observed_pf *obs, const struct sriov_action *a,
 		      int timeout_ms)
 {
@@ -527,7 +534,7 @@ static int run_action(const struct vfio_host *host, const struct sriov_conf *con
 	switch (a->kind) {
 	case SRIOV_ACT_MISSING:
 	case SRIOV_ACT_TOO_MANY:
-		log_error("%s: %s", SRIOV_CONF_PATH, a->text);
+		log_error("%s: %s", name, a->text);
 		return -ENODEV;
 	case SRIOV_ACT_CREATE: {
 		struct sriov_create_opts opt = { .count = c->vfs, .bind = c->bind, .prov = c->prov,
@@ -567,8 +574,8 @@ static int run_action(const struct vfio_host *host, const struct sriov_conf *con
 	}
 	case SRIOV_ACT_SET:
 		if (!o->netdev[0] || !host->root->is_real) {
-			log_error("%s: vf %u of %s: its PF has no network interface (line %d sets "
-				  "network settings)", SRIOV_CONF_PATH, a->vf, o->bdf, c->line);
+			log_error("%s:%d: vf %u of %s: its PF has no network interface for network "
+				  "settings", name, c->line, a->vf, o->bdf);
 			return -ENODEV;
 		}
 		r = sriov_net_set(o->netdev, &a->net);
@@ -603,7 +610,8 @@ static int do_apply(const struct vfio_host *host, int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			log_error("%s: unknown option or missing value '%s' (passvm sriov --help); "
+				  "nothing was changed", argv[0], argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -650,7 +658,7 @@ static int do_apply(const struct vfio_host *host, int argc, char **argv)
 				  acts[i].kind == SRIOV_ACT_TOO_MANY;
 		if (dry_run && !error_kind)
 			continue;
-		if (run_action(host, &conf, obs, &acts[i], 10000) < 0)
+		if (run_action(host, name, &conf, obs, &acts[i], 10000) < 0)
 			rc = 1;
 	}
 	if (!dry_run && rc == 0 && nacts)
@@ -686,6 +694,8 @@ int cmd_sriov(int argc, char **argv)
 	struct vfio_host host;
 	vfio_host_init(&host, &root);
 
+	/* getopt's own messages are several lines; ours are one. */
+	opterr = 0;
 	const char *sub = argv[i];
 	int sub_argc = argc - i;
 	char **sub_argv = argv + i;
