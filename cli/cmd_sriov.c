@@ -482,7 +482,7 @@ static int read_config(const struct host_root *root, const char *file, char **te
 		       size_t *len)
 {
 	int fd = file ? open(file, O_RDONLY | O_CLOEXEC)
-		      : host_root_openat(root, SRIOV_CONF_PATH + 1, O_RDONLY);
+		      : host_root_openat(root, &SRIOV_CONF_PATH[1], O_RDONLY);
 	if (fd < 0)
 		return file ? -errno : fd;
 	size_t cap = 4096, used = 0;

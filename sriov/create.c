@@ -80,8 +80,10 @@ static int ensure_pf_driver(const struct vfio_host *host, struct sriov_pf *pf,
 
 static int reread(const struct vfio_host *host, struct sriov_pf *pf)
 {
+	/* sriov_pf_read clears *pf first: take the address out of it. */
+	struct pci_addr addr = pf->info.addr;
 	sriov_pf_free(pf);
-	return sriov_pf_read(host->root, &pf->info.addr, pf);
+	return sriov_pf_read(host->root, &addr, pf);
 }
 
 /* Steps 4-6, after the count went to 0 and the PF has a driver. */
@@ -143,6 +145,9 @@ static int create_vfs(const struct vfio_host *host, struct sriov_pf *pf,
 		if (r == 0) {
 			rep->nprov = o->count;
 			sriov_note(rep, "%s: VFs provisioned (%s)", pf->info.bdf, prov->name);
+		} else {
+			sriov_note(rep, "%s: no provisioning: %s", pf->info.bdf, rep->why);
+			rep->why[0] = '\0';
 		}
 		r = 0;
 	}

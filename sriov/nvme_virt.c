@@ -209,19 +209,35 @@ static int nvme_provision(const struct host_root *root, const struct sriov_pf *p
 		snprintf(why, why_size, "cannot open /dev/%s for admin commands", pf->nvme_ctrl);
 		return fd;
 	}
+	/*
+	 * Whether the controller has Virtualization Management: OACS bit 7
+	 * says so, but QEMU 7.2's nvme (the lab's) implements the command
+	 * and the Identify CNS 14h/15h pages without setting that bit (it was
+	 * added to QEMU later; seen in the lab: OACS 0x000e). So the Primary
+	 * Controller Capabilities page decides: a controller with flexible
+	 * resources to hand out (VQFRT or VIFRT non-zero) needs provisioning;
+	 * one that rejects CNS 14h, or has none, gives its VFs fixed
+	 * resources and needs nothing.
+	 */
 	r = identify(fd, NVME_IDENTIFY_CNS_CTRL, 0, page, &status);
-	if (r == 0 && !(le16(page + 256) & OACS_VIRT_MGMT)) {
-		/* A drive without Virtualization Management has VFs with
-		 * fixed resources: nothing to do. */
-		snprintf(why, why_size, "no Virtualization Management (OACS bit 7 clear)");
+	uint16_t oacs = r == 0 ? le16(page + 256) : 0;
+	if (r == 0)
+		r = identify(fd, NVME_IDENTIFY_CNS_PRIMARY_CAPS, 0, page, &status);
+	if (r == -EREMOTEIO && !(oacs & OACS_VIRT_MGMT)) {
+		snprintf(why, why_size, "no Virtualization Management (OACS 0x%04x, Identify CNS "
+			 "14h status 0x%x): VFs have fixed resources", oacs, status);
 		r = 1;
 		goto out;
 	}
-	if (r == 0)
-		r = identify(fd, NVME_IDENTIFY_CNS_PRIMARY_CAPS, 0, page, &status);
 	if (r < 0) {
 		snprintf(why, why_size, "Identify failed on /dev/%s (%s, status 0x%x)",
 			 pf->nvme_ctrl, strerror(-r), status);
+		goto out;
+	}
+	if (!le32(page + 32) && !le32(page + 64)) {
+		snprintf(why, why_size, "no flexible resources (VQFRT = VIFRT = 0): VFs have "
+			 "fixed resources");
+		r = 1;
 		goto out;
 	}
 	uint32_t queues, interrupts;
