@@ -233,8 +233,43 @@ static void test_plan(void)
 	sriov_conf_free(&c);
 }
 
+/* Identify CNS 15h as QEMU's nvme returns it for 2 VFs (Figure 287/288). */
+static void test_nvme_secondary_list(void)
+{
+	uint8_t page[4096] = { 0 };
+	struct nvme_secondary_ctrl sec[4];
+	size_t n = 9;
+	page[0] = 2;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *e = page + 32 + 32 * i;
+		e[0] = (uint8_t)(i + 1);           /* SCID */
+		e[2] = 0;                          /* PCID */
+		e[4] = (uint8_t)i;                 /* SCS: the second online */
+		e[8] = (uint8_t)(i + 1);           /* VFN, 1-based */
+		e[10] = (uint8_t)(2 * i);          /* NVQ */
+		e[12] = (uint8_t)i;                /* NVI */
+		e[13] = i ? 0x01 : 0;              /* NVI high byte: 0x0101 */
+	}
+	CHECK_EQ_INT(nvme_parse_secondary_list(page, sizeof(page), sec, 4, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(sec[1].scid, 2);
+	CHECK_EQ_INT(sec[1].vfn, 2);
+	CHECK_EQ_INT(sec[1].scs, 1);
+	CHECK_EQ_INT(sec[1].nvq, 2);
+	CHECK_EQ_INT(sec[1].nvi, 0x0101);
+	CHECK_EQ_INT(sec[0].scs, 0);
+	/* At most `max` entries kept; a count beyond the page is refused. */
+	CHECK_EQ_INT(nvme_parse_secondary_list(page, sizeof(page), sec, 1, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	page[0] = 128;
+	CHECK_EQ_INT(nvme_parse_secondary_list(page, sizeof(page), sec, 4, &n), -EBADMSG);
+	page[0] = 2;
+	CHECK_EQ_INT(nvme_parse_secondary_list(page, 64, sec, 4, &n), -EBADMSG);
+}
+
 int main(void)
 {
+	test_nvme_secondary_list();
 	test_good();
 	test_errors();
 	test_plan();

@@ -82,6 +82,8 @@ err=$("$passvm" sriov remove "$pf" 2>&1); rc=$?
 echo "  $err"
 check "remove refused, names VF and process" test "$rc" = 1 -a -n "$(contains "$err" "$vf1" && contains "$err" "pid $holder (vf-probe)" && echo y)"
 check "VFs still there" test "$(cat $sys/sriov_numvfs)" = 2
+check "a VF where a PF is needed" unchanged 1 create "$vf0" 1
+check "set on a VF of a PF without netdev" unchanged 1 set "$vf0" trust=on
 kill $holder; wait $holder 2>/dev/null
 
 echo "# vfio restore gives the bindings back and keeps the VFs"
