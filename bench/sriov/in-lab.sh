@@ -11,10 +11,13 @@ sys=/sys/bus/pci/devices/$pf
 ctrl=$(ls $sys/nvme)
 now() { date +%s%N; }
 
+# by_hand [provision]: the issue's "plain echo to sriov_numvfs plus a bind
+# loop"; with "provision", also nvme-cli's virt-mgmt per VF (without it the
+# VFs are bound but offline: not usable, but that is what a boot script does).
 by_hand() {
 	echo 0 > $sys/sriov_drivers_autoprobe
 	echo 2 > $sys/sriov_numvfs
-	for i in 0 1; do
+	[ "${1:-}" = provision ] && for i in 0 1; do
 		# secondary controller i+1 is VF i in QEMU's nvme (nvme list-secondary)
 		nvme virt-mgmt /dev/$ctrl -c $((i + 1)) -r 0 -a 8 -n 2 >/dev/null
 		nvme virt-mgmt /dev/$ctrl -c $((i + 1)) -r 1 -a 8 -n 1 >/dev/null
@@ -39,11 +42,16 @@ undo_by_hand() {
 	echo 0 > $sys/sriov_numvfs
 }
 
-echo "# $pf ($ctrl): 2 VFs, provisioned, on vfio-pci; $rounds rounds"
+ms() { echo "($2 - $1) / 1000000" | bc; }
+echo "# $pf ($ctrl): 2 VFs on vfio-pci, /dev/vfio/N present; $rounds rounds; ms"
+echo "# echo+bind: sriov_numvfs + override/drivers_probe loop (VFs offline)"
+echo "# +virt-mgmt: the same plus nvme-cli virt-mgmt (3 commands per VF)"
+echo "# passvm: passvm sriov create PF 2 --bind vfio (provisioned, journaled)"
+printf '%-6s %10s %12s %8s\n' round echo+bind +virt-mgmt passvm
 for r in $(seq "$rounds"); do
 	t0=$(now); by_hand; t1=$(now); undo_by_hand
-	t2=$(now); "$passvm" sriov create "$pf" 2 --bind vfio >/dev/null; t3=$(now)
+	t2=$(now); by_hand provision; t3=$(now); undo_by_hand
+	t4=$(now); "$passvm" sriov create "$pf" 2 --bind vfio >/dev/null; t5=$(now)
 	"$passvm" vfio restore --all >/dev/null; "$passvm" sriov remove "$pf" >/dev/null
-	printf 'round %d: by hand %6.1f ms   passvm sriov create %6.1f ms\n' "$r" \
-		"$(echo "($t1 - $t0) / 1000000" | bc -l)" "$(echo "($t3 - $t2) / 1000000" | bc -l)"
+	printf '%-6s %10s %12s %8s\n' "$r" "$(ms $t0 $t1)" "$(ms $t2 $t3)" "$(ms $t4 $t5)"
 done
