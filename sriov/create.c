@@ -238,7 +238,9 @@ int sriov_create(const struct vfio_host *host, const struct pci_addr *pf_addr,
 		}
 		sriov_note(rep, "%s: sriov_numvfs %u -> 0 first (a non-zero count changes "
 			   "only through 0)", pf.info.bdf, pf.num_vfs);
-		r = reread(host, &pf);
+		r = sriov_forget_vanished_vfs(host, &pf);
+		if (r == 0)
+			r = reread(host, &pf);
 		if (r < 0)
 			goto fail;
 	}

@@ -55,6 +55,22 @@ int sriov_check_vfs_free(const struct vfio_host *host, const struct sriov_pf *pf
 	return 0;
 }
 
+int sriov_forget_vanished_vfs(const struct vfio_host *host, const struct sriov_pf *pf)
+{
+	/* A VF that went with sriov_numvfs := 0 has nothing to give back;
+	 * its journal would otherwise be taken for the next VF created at
+	 * the same address. */
+	for (size_t i = 0; i < pf->nvfs; i++) {
+		struct pci_dev_info gone;
+		if (pci_dev_read(host->root, &pf->vfs[i].info.addr, &gone) != -ENODEV)
+			continue;
+		int r = vfio_journal_forget(host, &pf->vfs[i].info.addr);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int sriov_remove(const struct vfio_host *host, const struct pci_addr *pf_addr,
 		 bool force, struct sriov_report *rep)
 {
@@ -99,11 +115,8 @@ int sriov_remove(const struct vfio_host *host, const struct pci_addr *pf_addr,
 	/* An intended change: vfio_restore must not bring the VFs back. The
 	 * VFs' own journals are moot now that they are gone. */
 	r = vfio_journal_forget(host, pf_addr);
-	for (size_t i = 0; i < pf.nvfs && r == 0; i++) {
-		struct pci_dev_info gone;
-		if (pci_dev_read(host->root, &pf.vfs[i].info.addr, &gone) == -ENODEV)
-			r = vfio_journal_forget(host, &pf.vfs[i].info.addr);
-	}
+	if (r == 0)
+		r = sriov_forget_vanished_vfs(host, &pf);
 out:
 	vfio_unlock_devices(&locks);
 	sriov_pf_free(&pf);

@@ -360,6 +360,9 @@ int sriov_apply(const struct vfio_host *host, const struct pci_addr *addr,
 int sriov_check_vfs_free(const struct vfio_host *host, const struct sriov_pf *pf,
 			 bool force, struct sriov_report *report);
 
+/* Drops the journals of PF's VFs that no longer exist. */
+int sriov_forget_vanished_vfs(const struct vfio_host *host, const struct sriov_pf *pf);
+
 /*
  * Waiting for new VFs through libudev: begin listening before writing
  * sriov_numvfs, then wait until virtfn0..count-1 exist and udev (or, with
