@@ -3,7 +3,7 @@
  * passvm sriov: SR-IOV virtual functions (docs/sriov.md).
  *   passvm sriov [--root DIR] list [--json]
  *   passvm sriov [--root DIR] create PF COUNT [--bind vfio|host|none]
- *                [--nvme-queues N] [--nvme-interrupts N] [--timeout-ms N]
+ *                [--nvme-queues N] [--nvme-interrupts N] [--timeout-ms N] [--force]
  *   passvm sriov [--root DIR] remove [--force] PF
  *   passvm sriov [--root DIR] set VF KEY=VALUE...
  *   passvm sriov [--root DIR] apply [--dry-run] [--config FILE]
@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		"usage: passvm sriov [--root DIR] COMMAND ...\n"
 		"  list [--json]                          SR-IOV PFs and their VFs\n"
 		"  create PF COUNT [--bind vfio|host|none] [--nvme-queues N] [--nvme-interrupts N]\n"
-		"                                         make PF have COUNT VFs (default bind: host)\n"
+		"                 [--force]               make PF have COUNT VFs (default bind: host;\n"
+		"                                         --force: replace VFs in use on the host)\n"
 		"  remove [--force] PF                    remove PF's VFs\n"
 		"  set VF KEY=VALUE...                    network VF settings: mac vlan qos trust\n"
 		"                                         spoofchk link rate (over rtnetlink)\n"
@@ -269,6 +270,7 @@ static int do_create(const struct vfio_host *host, int argc, char **argv)
 		{ "nvme-queues", required_argument, NULL, 'q' },
 		{ "nvme-interrupts", required_argument, NULL, 'i' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -276,8 +278,11 @@ static int do_create(const struct vfio_host *host, int argc, char **argv)
 	uint64_t t;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'f':
+			o.force = true;
+			break;
 		case 'b':
 			if (sriov_bind_parse(optarg, &o.bind) < 0) {
 				log_error("--bind '%s': expected vfio, host or none", optarg);

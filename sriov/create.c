@@ -213,7 +213,7 @@ int sriov_create(const struct vfio_host *host, const struct pci_addr *pf_addr,
 	}
 	bool count_changes = pf.num_vfs != o->count;
 	if (count_changes && pf.num_vfs) {
-		r = sriov_check_vfs_free(host, &pf, false, rep);
+		r = sriov_check_vfs_free(host, &pf, o->force, rep);
 		if (r < 0) {
 			sriov_pf_free(&pf);
 			return r;

@@ -213,6 +213,7 @@ struct sriov_create_opts {
 	enum sriov_bind bind;
 	struct sriov_provision_params prov;
 	int timeout_ms;             /* for the VFs to appear and /dev/vfio/N */
+	bool force;                 /* replace VFs in use on the host (not held ones) */
 };
 
 /*
