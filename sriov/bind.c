@@ -32,7 +32,7 @@ int sriov_apply(const struct vfio_host *host, const struct pci_addr *addr,
 static int bind_vfio(const struct vfio_host *host, const struct sriov_pf *pf,
 		     const bool *want, int timeout_ms, struct sriov_report *rep)
 {
-	struct pci_addr addrs[SRIOV_MAX_VFS], bad;
+	struct pci_addr addrs[SRIOV_MAX_VFS], bad = pf->info.addr;
 	size_t n = 0;
 	for (size_t i = 0; i < pf->nvfs; i++)
 		if (want[pf->vfs[i].index] && strcmp(pf->vfs[i].info.driver, "vfio-pci") != 0)
