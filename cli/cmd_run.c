@@ -219,6 +219,9 @@ int cmd_run(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A console reader that goes away (a closed pipe) must not kill the
+	 * VM: the UART's writes then fail with EPIPE and are dropped. */
+	signal(SIGPIPE, SIG_IGN);
 
 	enum vmm_stop_reason reason = vmm_vm_run(&vm);
 	char detail[sizeof(vm.stop_detail)];

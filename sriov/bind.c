@@ -61,10 +61,14 @@ static int bind_vfio(const struct vfio_host *host, const struct sriov_pf *pf,
 		}
 	}
 	if (r == 0) {
-		r = vfio_bind_apply(host, &plan, timeout_ms, &bad);
+		/* On failure vfio_bind_apply gives back what it bound; a
+		 * failed create then restores the rest (vfio_restore). */
+		int rollback_err = 0;
+		r = vfio_bind_apply(host, &plan, timeout_ms, &bad, &rollback_err);
 		if (r < 0) {
 			rep->culprit = bad;
-			snprintf(rep->why, sizeof(rep->why), "binding to vfio-pci failed");
+			snprintf(rep->why, sizeof(rep->why), "binding to vfio-pci failed%s",
+				 rollback_err ? " (and giving back the VFs bound so far)" : "");
 		}
 	}
 	for (size_t g = 0; g < plan.count && r == 0; g++)

@@ -134,6 +134,9 @@ static const uint8_t op_scope[] = { 0x10 };
 static const uint8_t op_device[] = { 0x5b, 0x82 };
 static const uint8_t op_package[] = { 0x12 };
 static const uint8_t op_buffer[] = { 0x11 };
+static const uint8_t op_method[] = { 0x14 };
+#define AML_RETURN 0xa4
+#define AML_ARG3 0x6b
 
 /* Name(_CRS, ResourceTemplate() {...}): open it; close with crs_close. */
 static size_t crs_open(struct aml_buf *b, size_t *size_at)
@@ -206,6 +209,17 @@ static void dsdt_pci0(struct aml_buf *b, const struct vmm_memory_map *map)
 	qword_memory(b, map->mmio64_start, map->mmio64_end - 1);
 	crs_close(b, crs, size_at);
 	pci_prt(b);
+	/* _OSC (ACPI 6.5, 6.2.11; PCI Firmware 3.2, 4.5): hand the OS every
+	 * PCIe feature it asks for, by returning its own capabilities buffer
+	 * unchanged (no error bits, control = what it requested). Nothing on
+	 * this platform needs firmware to keep a feature; without _OSC Linux
+	 * keeps native hotplug, AER and PME off for everything below PCI0. */
+	size_t osc = aml_open(b, op_method, 1);
+	aml_namestring(b, "_OSC");
+	aml_byte(b, 4);                 /* 4 arguments, not serialized */
+	aml_byte(b, AML_RETURN);
+	aml_byte(b, AML_ARG3);
+	aml_close(b, osc);
 	aml_close(b, dev);
 }
 

@@ -114,7 +114,8 @@ int vmm_irqchip_signal_msi(struct vmm_irqchip *chip, uint64_t addr, uint32_t dat
 		.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
 		.data = data,
 	};
-	/* >0 delivered, 0 blocked by the guest (masked): both fine. */
+	/* >0 delivered, 0 blocked by the guest (masked): both fine. KVM
+	 * returns -1 (-EPERM) when no LAPIC matched the destination. */
 	int r = kvm_vm_ioctl(chip->vm, KVM_SIGNAL_MSI, &msi);
 	return r < 0 ? r : 0;
 }

@@ -10,6 +10,7 @@
 #include "vmm.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRING 0x1ULL
@@ -105,17 +106,20 @@ int vmm_msr_boot_list(const struct vmm_memory_map *map, struct kvm_msr_entry *ou
 
 int vmm_msr_apply(struct kvm_vcpu *vcpu, const struct vmm_memory_map *map)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[VMM_MSR_MAX];
-	} msrs = { 0 };
-	int n = vmm_msr_boot_list(map, msrs.entries, VMM_MSR_MAX);
-	if (n < 0)
-		return n;
-	msrs.hdr.nmsrs = (uint32_t)n;
-	/* KVM_SET_MSRS returns how many it set; it stops at the first refusal. */
-	int r = kvm_vcpu_ioctl(vcpu, KVM_SET_MSRS, &msrs);
-	if (r < 0)
-		return r;
-	return r == n ? 0 : -EINVAL;
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) +
+					     VMM_MSR_MAX * sizeof(struct kvm_msr_entry));
+	if (!msrs)
+		return -ENOMEM;
+	int n = vmm_msr_boot_list(map, msrs->entries, VMM_MSR_MAX);
+	int r = n;
+	if (n >= 0) {
+		msrs->nmsrs = (uint32_t)n;
+		/* KVM_SET_MSRS returns how many it set; it stops at the first
+		 * MSR it refuses. */
+		r = kvm_vcpu_ioctl(vcpu, KVM_SET_MSRS, msrs);
+		if (r >= 0)
+			r = r == n ? 0 : -EINVAL;
+	}
+	free(msrs);
+	return r;
 }

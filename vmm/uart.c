@@ -61,6 +61,7 @@ struct vmm_uart {
 	uint8_t rx[RX_FIFO_BYTES];
 	unsigned rx_head, rx_count;
 	char line[LINE_BYTES], last_line[LINE_BYTES];
+	char panic_line[LINE_BYTES]; /* the last "Kernel panic" line, or "" */
 	size_t line_len;
 };
 
@@ -123,6 +124,11 @@ static void transmit(struct vmm_uart *u, uint8_t c)
 		memcpy(u->last_line, u->line, u->line_len);
 		u->last_line[u->line_len] = '\0';
 		u->line_len = 0;
+		/* Linux's panic() prints this line, then more (stack, kernel
+		 * offset) before it resets: keep it for the exit reason. */
+		const char *p = strstr(u->last_line, "Kernel panic - not syncing");
+		if (p)
+			snprintf(u->panic_line, sizeof(u->panic_line), "%s", p);
 	} else if (c != '\r' && u->line_len < LINE_BYTES - 1) {
 		u->line[u->line_len++] = (char)c;
 	}
@@ -329,4 +335,14 @@ void vmm_uart_last_line(struct vmm_uart *u, char *buf, size_t size)
 	}
 	snprintf(buf, size, "%s", src);
 	pthread_mutex_unlock(&u->lock);
+}
+
+bool vmm_uart_panic_line(struct vmm_uart *u, char *buf, size_t size)
+{
+	pthread_mutex_lock(&u->lock);
+	bool found = u->panic_line[0] != '\0';
+	if (found)
+		snprintf(buf, size, "%s", u->panic_line);
+	pthread_mutex_unlock(&u->lock);
+	return found;
 }

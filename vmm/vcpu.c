@@ -231,3 +231,8 @@ void vmm_vcpus_destroy(struct vmm_vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 }
+
+struct kvm_vcpu *vmm_vm_vcpu(struct vmm_vm *vm, unsigned i)
+{
+	return vm->vcpus && i < vm->cfg.cpus ? &vm->vcpus[i].vcpu : NULL;
+}

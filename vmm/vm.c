@@ -116,6 +116,9 @@ static int phase_load(struct vmm_vm *vm)
 		vm->failed_detail = "ACPI tables";
 		return r;
 	}
+	r = vmm_reset_vector_write(&vm->mem);
+	if (r < 0)
+		return r;
 	enum vmm_load_object obj;
 	r = vmm_linux_load(&vm->mem, vm->cfg.kernel_path, vm->cfg.initrd_path,
 			   vm->cfg.cmdline, VMM_ACPI_GPA, &vm->entry, &obj);
@@ -130,7 +133,7 @@ static void undo_nothing(struct vmm_vm *vm)
 
 static int open_console(struct vmm_vm *vm)
 {
-	vm->console_in_fd = vm->console_out_fd = -1;
+	vm->console_in_fd = vm->console_out_fd = vm->console_pty_slave_fd = -1;
 	switch (vm->cfg.console) {
 	case VMM_CONSOLE_STDIO:
 		vm->console_in_fd = STDIN_FILENO;
@@ -154,7 +157,10 @@ static int open_console(struct vmm_vm *vm)
 			close(m);
 			return r;
 		}
-		/* Raw slave: the guest's console does its own line editing. */
+		/* Raw slave: the guest's console does its own line editing.
+		 * passvm keeps the slave open itself, so the master never sees
+		 * a hangup while no terminal is attached (reads would fail
+		 * with EIO and the console input thread would stop). */
 		int s = open(vm->console_pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (s >= 0) {
 			struct termios t;
@@ -162,8 +168,11 @@ static int open_console(struct vmm_vm *vm)
 				cfmakeraw(&t);
 				tcsetattr(s, TCSANOW, &t);
 			}
-			close(s);
 		}
+		vm->console_pty_slave_fd = s;
+		/* Nobody may be attached: a full pty drops guest output
+		 * rather than stalling the vCPU that writes it. */
+		fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
 		vm->console_in_fd = m;
 		vm->console_out_fd = m;
 		return 0;
@@ -190,6 +199,9 @@ static void close_console(struct vmm_vm *vm, bool failed)
 	vm->termios_saved = false;
 	if (vm->cfg.console != VMM_CONSOLE_STDIO && vm->console_out_fd >= 0)
 		close(vm->console_out_fd);
+	if (vm->console_pty_slave_fd >= 0)
+		close(vm->console_pty_slave_fd);
+	vm->console_pty_slave_fd = -1;
 	if (failed && vm->console_created)
 		unlink(vm->cfg.console_path);
 	vm->console_in_fd = vm->console_out_fd = -1;
@@ -203,6 +215,11 @@ static void power_event(void *ctx, enum vmm_power_event ev)
 		return;
 	}
 	char line[160] = "";
+	if (vm->uart && vmm_uart_panic_line(vm->uart, line, sizeof(line))) {
+		vmm_vm_request_stop(vm, VMM_STOP_RESET, "guest panicked and reset itself: \"%s\"",
+				    line);
+		return;
+	}
 	if (vm->uart)
 		vmm_uart_last_line(vm->uart, line, sizeof(line));
 	vmm_vm_request_stop(vm, VMM_STOP_RESET,
@@ -284,7 +301,7 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
-	vm->console_in_fd = vm->console_out_fd = -1;
+	vm->console_in_fd = vm->console_out_fd = vm->console_pty_slave_fd = -1;
 	vm->kvm.fd = -1;
 	vm->vm.fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);

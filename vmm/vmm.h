@@ -10,7 +10,7 @@
  * guest RAM), e820.c, bootparams.c (bzImage and zero page), loader.c (files
  * into guest RAM), longmode.c, cpuid.c, msr.c, irqchip.c, bus.c (port and
  * MMIO dispatch), pci.c (config space model), pci_host.c (CF8/CFC + ECAM),
- * uart.c, power.c (ACPI sleep/reset registers), aml.c + acpi.c (tables),
+ * uart.c, power.c (ACPI sleep/reset registers), resetvec.c, aml.c + acpi.c (tables),
  * vcpu.c (threads and the exit loop), vm.c (start-up phases).
  */
 #ifndef PASSVM_VMM_H
@@ -194,6 +194,11 @@ enum vmm_load_object { VMM_LOAD_KERNEL, VMM_LOAD_INITRD, VMM_LOAD_CMDLINE };
 int vmm_linux_load(struct vmm_guest_memory *mem, const char *kernel_path,
 		   const char *initrd_path, const char *cmdline, uint64_t rsdp_gpa,
 		   struct vmm_boot_entry *entry, enum vmm_load_object *failed);
+
+/* ===== resetvec.c: F000:FFF0, where a real-mode reboot lands ============== */
+#define VMM_RESET_VECTOR_GPA 0xffff0ULL
+/* Real-mode code there that resets through the ACPI reset register. */
+int vmm_reset_vector_write(struct vmm_guest_memory *mem);
 
 /* ===== longmode.c: the 64-bit state the VMM sets up itself =============== */
 /* Writes GDT and identity page tables (first 4 GiB, 2 MiB pages) into guest
@@ -385,6 +390,8 @@ int vmm_uart_create(struct vmm_uart **out, struct vmm_irqchip *chip, uint32_t gs
 void vmm_uart_destroy(struct vmm_uart *uart);
 /* The last complete line the guest printed (for exit reasons). */
 void vmm_uart_last_line(struct vmm_uart *uart, char *buf, size_t size);
+/* The last line with Linux's "Kernel panic - not syncing", from there on. */
+bool vmm_uart_panic_line(struct vmm_uart *uart, char *buf, size_t size);
 extern const struct vmm_device_ops vmm_uart_ops;
 
 /* ===== power.c: ACPI hardware-reduced sleep and reset registers ========== */
@@ -480,6 +487,7 @@ struct vmm_vm {
 	struct vmm_vcpu_thread *vcpus;
 	int console_in_fd, console_out_fd;
 	char console_pty[64];       /* VMM_CONSOLE_PTY: the pty's path */
+	int console_pty_slave_fd;   /* held open while the VM lives */
 	unsigned phases_done;
 	const char *failed_phase;   /* set when vmm_vm_create fails */
 	const char *failed_detail;  /* e.g. the missing KVM capability */
@@ -513,6 +521,8 @@ int vmm_vcpus_create(struct vmm_vm *vm);
 int vmm_vcpus_start(struct vmm_vm *vm);
 void vmm_vcpus_stop(struct vmm_vm *vm);   /* kicks and joins the threads */
 void vmm_vcpus_destroy(struct vmm_vm *vm);
+/* vCPU i, for tests and debugging; NULL if there is none. */
+struct kvm_vcpu *vmm_vm_vcpu(struct vmm_vm *vm, unsigned i);
 /* Handles one KVM exit through the buses; false when the vCPU must stop
  * (the reason is recorded with vmm_vm_request_stop). */
 bool vmm_vcpu_handle_exit(struct vmm_vm *vm, struct kvm_vcpu *vcpu);

@@ -160,6 +160,95 @@ static void test_triple_fault_and_reset(void)
 	CHECK(strstr(detail, "\"P\"") != NULL);
 }
 
+/* --console pty: the guest's output arrives on the pty's slave side. */
+static void test_pty(void)
+{
+	char kernel[128], detail[256];
+	path_in(kernel, sizeof(kernel), "bzImage-pty");
+	size_t size;
+	uint8_t *img = synth_bzimage(payload64_boot_image,
+				     (size_t)(payload64_end - payload64_boot_image), 0x020f,
+				     &size);
+	write_file(kernel, img, size);
+	free(img);
+	static struct vmm_vm vm;
+	struct vmm_config cfg = {
+		.kernel_path = kernel, .cmdline = "pty", .cpus = 1,
+		.memory_bytes = 64ULL << 20, .console = VMM_CONSOLE_PTY,
+	};
+	int r = vmm_vm_create(&vm, &cfg);
+	CHECK_EQ_INT(r, 0);
+	if (r < 0)
+		return;
+	CHECK(strncmp(vm.console_pty, "/dev/pts/", 9) == 0);
+	int fd = open(vm.console_pty, O_RDONLY | O_NOCTTY);
+	CHECK(fd >= 0);
+	watched = &vm;
+	alarm(20);
+	CHECK_EQ_INT(vmm_vm_run(&vm), VMM_STOP_POWEROFF);
+	alarm(0);
+	watched = NULL;
+	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
+	char out[256] = "";
+	ssize_t n = fd >= 0 ? read(fd, out, sizeof(out) - 1) : -1;
+	CHECK(n > 0);
+	if (n > 0)
+		out[n] = '\0';
+	CHECK(strncmp(out, "cmdline=pty", 11) == 0);
+	if (fd >= 0)
+		close(fd);
+	vmm_vm_destroy(&vm);
+	unlink(kernel);
+}
+
+/* A real-mode jump to F000:FFF0 (how Linux reboots on this platform, see
+ * vmm/resetvec.c) must end in a reset, not in whatever lies there. */
+static void test_reset_vector(void)
+{
+	char kernel[128], console[128];
+	path_in(kernel, sizeof(kernel), "bzImage-rv");
+	path_in(console, sizeof(console), "rv-console");
+	size_t size;
+	uint8_t pm[0x210];
+	memset(pm, 0xf4, sizeof(pm));
+	uint8_t *img = synth_bzimage(pm, sizeof(pm), 0x020f, &size);
+	write_file(kernel, img, size);
+	free(img);
+	static struct vmm_vm vm;
+	struct vmm_config cfg = {
+		.kernel_path = kernel, .cmdline = "", .cpus = 1,
+		.memory_bytes = 64ULL << 20, .console = VMM_CONSOLE_FILE,
+		.console_path = console,
+	};
+	CHECK_EQ_INT(vmm_vm_create(&vm, &cfg), 0);
+	struct kvm_vcpu *v = vmm_vm_vcpu(&vm, 0);
+	CHECK(v != NULL);
+	if (!v)
+		return;
+	struct kvm_sregs sregs;
+	CHECK(kvm_vcpu_ioctl(v, KVM_GET_SREGS, &sregs) >= 0);
+	struct kvm_segment real = { .limit = 0xffff, .type = 0x3, .present = 1, .s = 1 };
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = real;
+	sregs.cs = real;
+	sregs.cs.type = 0xb;
+	sregs.cs.selector = 0xf000;
+	sregs.cs.base = 0xf0000;
+	sregs.cr0 = 0x10;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	CHECK(kvm_vcpu_ioctl(v, KVM_SET_SREGS, &sregs) >= 0);
+	struct kvm_regs regs = { .rip = 0xfff0, .rflags = 0x2 };
+	CHECK(kvm_vcpu_ioctl(v, KVM_SET_REGS, &regs) >= 0);
+	watched = &vm;
+	alarm(20);
+	CHECK_EQ_INT(vmm_vm_run(&vm), VMM_STOP_RESET);
+	alarm(0);
+	watched = NULL;
+	vmm_vm_destroy(&vm);
+	unlink(kernel);
+	unlink(console);
+}
+
 static void test_load_errors(void)
 {
 	char kernel[128], console[128];
@@ -208,6 +297,8 @@ int main(void)
 		return test_skip("cannot create a temporary directory");
 	test_poweroff();
 	test_triple_fault_and_reset();
+	test_pty();
+	test_reset_vector();
 	test_load_errors();
 	rmdir(dir);
 	return test_result();

@@ -90,6 +90,37 @@ static void *smp_thread(void *p)
 	return NULL;
 }
 
+/* --hugepages: with a free pool, guest RAM comes from it and registers as
+ * a memory slot; without one, allocation fails with ENOMEM at once. */
+static void test_hugepages(struct vmm_vm *vm)
+{
+	uint64_t free_pages = 0;
+	char buf[4096];
+	ssize_t n = host_root_read(&vm->root, "proc/meminfo", buf, sizeof(buf));
+	const char *line = n > 0 ? strstr(buf, "HugePages_Free:") : NULL;
+	unsigned long long v;
+	if (line && sscanf(line, "HugePages_Free: %llu", &v) == 1)
+		free_pages = v;
+	struct vmm_memory_map map;
+	struct vmm_guest_memory mem;
+	CHECK_EQ_INT(vmm_memory_map_build(&map, 32ULL << 20, 40), 0);
+	int r = vmm_guest_memory_alloc(&mem, &map, true);
+	if (free_pages >= 16) {
+		CHECK_EQ_INT(r, 0);
+		struct kvm_vm hvm;
+		CHECK_EQ_INT(kvm_vm_create(&hvm, &vm->kvm), 0);
+		CHECK_EQ_INT(vmm_guest_memory_register(&mem, &hvm), 0);
+		kvm_vm_destroy(&hvm);
+		vmm_guest_memory_free(&mem);
+	} else {
+		CHECK_EQ_INT(r, -ENOMEM);
+		CHECK(mem.host == NULL);
+	}
+	/* Not a multiple of 2 MiB: refused before asking. */
+	CHECK_EQ_INT(vmm_memory_map_build(&map, (32ULL << 20) + 4096, 40), 0);
+	CHECK_EQ_INT(vmm_guest_memory_alloc(&mem, &map, true), -EINVAL);
+}
+
 int main(void)
 {
 	static struct vmm_vm vm;
@@ -175,6 +206,8 @@ int main(void)
 	CHECK(!vmm_bus_access(&vm.pio, 0x9999, &b, 1, false));
 	CHECK_EQ_INT(b, 0xff);
 	CHECK_EQ_INT(atomic_load(&vm.pio.unclaimed), before + 1);
+
+	test_hugepages(&vm);
 
 	kvm_vcpu_destroy(&v1);
 	kvm_vcpu_destroy(&v0);
