@@ -12,6 +12,11 @@ static int cmd_help(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_sriov(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 /* Every subcommand, in the order `passvm help` lists them. */
 static const struct cli_command commands[] = {
@@ -21,6 +26,11 @@ static const struct cli_command commands[] = {
 	{ "run", "boot a Linux guest on KVM", cmd_run },
 	{ "vfio", "bind IOMMU groups to vfio-pci, restore, status, reset", cmd_vfio },
 	{ "sriov", "SR-IOV VFs: list, create, remove, set, apply sriov.conf", cmd_sriov },
+	{ "create", "store a new VM configuration (ID.conf)", cmd_create },
+	{ "set", "change a stored VM configuration", cmd_set },
+	{ "config", "print a VM's configuration", cmd_config },
+	{ "destroy", "remove a stopped VM's configuration", cmd_destroy },
+	{ "list", "the VMs: ID, name, status, memory, boot disk, pid", cmd_list },
 };
 
 static int cmd_version(int argc, char **argv)
