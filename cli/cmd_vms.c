@@ -44,7 +44,7 @@ struct vms_args {
 	uint32_t id;
 	const char *deletes;    /* set --delete */
 	/* KEY VALUE pairs, applied in order once all are read */
-	const char *keys[64];
+	char keys[64][32];
 	const char *values[64];
 	size_t nkeys;
 };
@@ -113,19 +113,13 @@ static int parse_args(int argc, char **argv, bool want_id, bool allow_keys,
 			for (size_t k = 0; k < a->nkeys; k++)
 				if (strcmp(a->keys[k], opt) == 0)
 					return usage(cmd, "option '--%s' given twice", opt);
-			a->keys[a->nkeys] = strdup(opt);
+			strcpy(a->keys[a->nkeys], opt);
 			a->values[a->nkeys++] = value;
 		}
 	}
 	if (want_id && !a->have_id)
 		return usage(cmd, "%s", "which VM? give its ID");
 	return 0;
-}
-
-static void args_free(struct vms_args *a)
-{
-	for (size_t k = 0; k < a->nkeys; k++)
-		free((char *)a->keys[k]);
 }
 
 /* Applies --KEY VALUE and --delete to conf; a bad one is a usage error. */
@@ -188,6 +182,14 @@ static int lock_vm(const char *cmd, const struct vms_store *store, uint32_t id, 
 		return 1;
 	}
 	return 0;
+}
+
+static int vm_must_exist(const char *cmd, const struct vms_store *store, uint32_t id)
+{
+	if (vms_store_exists(store, id))
+		return 0;
+	log_error("%s %u: no VM %u in %s (passvm list shows the VMs)", cmd, id, id, store->path);
+	return 1;
 }
 
 /* Loads ID.conf; reports absent and corrupt files once. */
@@ -270,7 +272,6 @@ int cmd_create(int argc, char **argv)
 		vms_store_unlock(lock);
 		vms_store_close(&store);
 	}
-	args_free(&a);
 	return r;
 }
 
@@ -286,13 +287,13 @@ int cmd_set(int argc, char **argv)
 	int r = parse_args(argc, argv, true, true, false, true, &a);
 	if (r)
 		return r;
-	if (a.nkeys == 0 && !a.deletes) {
-		args_free(&a);
+	if (a.nkeys == 0 && !a.deletes)
 		return usage("set", "%s", "nothing to change: give --KEY VALUE or --delete KEY");
-	}
 	r = open_store("set", &a, false, &store);
 	if (r == 0) {
-		r = lock_vm("set", &store, a.id, &lock);
+		r = vm_must_exist("set", &store, a.id);
+		if (r == 0)
+			r = lock_vm("set", &store, a.id, &lock);
 		if (r == 0)
 			r = load_vm("set", &store, a.id, &conf);
 		if (r == 0)
@@ -302,7 +303,6 @@ int cmd_set(int argc, char **argv)
 		vms_store_unlock(lock);
 		vms_store_close(&store);
 	}
-	args_free(&a);
 	return r;
 }
 
@@ -350,11 +350,13 @@ int cmd_destroy(int argc, char **argv)
 	r = open_store("destroy", &a, false, &store);
 	if (r)
 		return r;
-	r = lock_vm("destroy", &store, a.id, &lock);
-	if (r == 0 && !vms_store_exists(&store, a.id)) {
-		log_error("destroy %u: no VM %u in %s (passvm list shows the VMs)", a.id, a.id, store.path);
-		r = 1;
-	}
+	/* Checked before the lock (no lock file for a VM that is not there)
+	 * and again under it (another destroy may have won the race). */
+	r = vm_must_exist("destroy", &store, a.id);
+	if (r == 0)
+		r = lock_vm("destroy", &store, a.id, &lock);
+	if (r == 0)
+		r = vm_must_exist("destroy", &store, a.id);
 	if (r == 0)
 		r = open_root("destroy", &a, &root);
 	if (r == 0) {
@@ -391,7 +393,7 @@ int cmd_list(int argc, char **argv)
 		return r;
 	/* No config directory yet means no VMs yet, not an error. */
 	r = vms_store_open(&store, a.config_dir, false);
-	if (r == -ENOENT && !a.config_dir) {
+	if (r == -ENOENT && !a.config_dir && !getenv(VMS_CONFIG_DIR_ENV)) {
 		printf(a.json ? "[]\n" : "%10s %-20s %-10s %-10s %12s %s\n",
 		       "VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID");
 		return 0;
