@@ -364,6 +364,17 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 		pthread_mutex_unlock(&vm->stop_lock);
 	}
 	vmm_vcpus_stop(vm);
+	if (vm->stop_reason == VMM_STOP_INTERRUPTED) {
+		/* Where the guest was is the first question about a guest that
+		 * had to be interrupted (a hang). */
+		struct kvm_regs regs;
+		struct kvm_vcpu *v0 = vmm_vm_vcpu(vm, 0);
+		if (v0 && kvm_vcpu_ioctl(v0, KVM_GET_REGS, &regs) >= 0) {
+			size_t n = strlen(vm->stop_detail);
+			snprintf(vm->stop_detail + n, sizeof(vm->stop_detail) - n,
+				 "; vCPU 0 was at rip=0x%llx", (unsigned long long)regs.rip);
+		}
+	}
 	return vm->stop_reason;
 }
 
