@@ -254,6 +254,9 @@ static int phase_devices(struct vmm_vm *vm)
 	r = vmm_bus_register(&vm->pio, VMM_POWER_PORT, VMM_POWER_PORT_LEN,
 			     &vmm_power_ops, &vm->power);
 	if (r == 0)
+		r = vmm_bus_register(&vm->pio, VMM_I8042_PORT, VMM_I8042_PORT_LEN,
+				     &vmm_i8042_ops, &vm->power);
+	if (r == 0)
 		return 0;
 fail_uart:
 	vmm_uart_destroy(vm->uart);
