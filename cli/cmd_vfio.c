@@ -153,21 +153,24 @@ static int do_bind(const struct vfio_host *host, int argc, char **argv)
 	}
 
 	struct pci_addr failed = { 0 };
-	r = vfio_bind_apply(host, &plan, (int)timeout_ms, &failed);
+	int rollback_err = 0;
+	r = vfio_bind_apply(host, &plan, (int)timeout_ms, &failed, &rollback_err);
 	pci_addr_format(&failed, bdf);
+	/* what became of the devices this bind had already taken */
+	const char *after = rollback_err == 0
+		? "the devices it had taken are back on their drivers"
+		: "giving back what it had taken failed too: run `passvm vfio restore --all`";
 	if (r == -ENOPKG)
 		log_error("cannot bind: the vfio-pci driver is not loaded (modprobe vfio-pci); "
 			  "nothing was changed");
 	else if (r == -ETIMEDOUT)
 		log_error("bound the group of %s to vfio-pci, but its /dev/vfio node did not "
-			  "appear within %llu ms; `passvm vfio restore --all` gives it back",
-			  bdf, (unsigned long long)timeout_ms);
+			  "appear within %llu ms; %s", bdf, (unsigned long long)timeout_ms, after);
 	else if (r == -EIO)
-		log_error("cannot bind %s: vfio-pci did not take it (dmesg says why); "
-			  "`passvm vfio restore --all` gives back what was changed", bdf);
+		log_error("cannot bind %s: vfio-pci did not take it (dmesg says why); %s",
+			  bdf, after);
 	else if (r < 0)
-		log_error_errno(r, "cannot bind %s (`passvm vfio restore --all` gives back "
-				"what was changed)", bdf);
+		log_error_errno(r, "cannot bind %s (%s)", bdf, after);
 	if (r == 0)
 		for (size_t g = 0; g < plan.count; g++)
 			printf("IOMMU group %d is on vfio-pci: /dev/vfio/%d\n",
@@ -342,6 +345,7 @@ static int do_reset(const struct host_root *root, int argc, char **argv)
 	if (host_root_read(root, path, method, sizeof(method)) < 0)
 		method[0] = '\0';
 	printf("%s: reset_method: %s\n", bdf, method[0] ? method : "(none)");
+	fflush(stdout);
 
 	struct vfio_iommu io;
 	r = vfio_iommu_open(&io, root, VFIO_BACKEND_AUTO, dev.iommu_group);

@@ -9,12 +9,14 @@
 int cmd_vfio(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 /* Every subcommand, in the order `passvm help` lists them. */
 static const struct cli_command commands[] = {
 	{ "help", "show this list", cmd_help },
 	{ "version", "print the version", cmd_version },
+	{ "check", "can this host pass devices through? (iommu-check)", cmd_check },
 	{ "run", "boot a Linux guest on KVM", cmd_run },
 	{ "vfio", "bind IOMMU groups to vfio-pci, restore, status, reset", cmd_vfio },
 };

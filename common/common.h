@@ -24,10 +24,16 @@
  * RESOLVE_IN_ROOT, so an absolute or ".." symlink inside a fixture (or a
  * crafted one on a host) cannot escape the root.
  */
+struct host_root_recorder;
+struct host_root_replay;
 struct host_root {
 	int dirfd;
 	bool is_real;           /* root is "/": the live host */
 	char path[4096];
+	/* Optional: every path opened is recorded (for --snapshot), and the
+	 * errors a snapshot saw are replayed (host_root_replay_load). */
+	struct host_root_recorder *recorder;
+	struct host_root_replay *replay;
 };
 
 int host_root_open(struct host_root *root, const char *path);
@@ -52,10 +58,47 @@ bool host_root_exists(const struct host_root *root, const char *relpath);
 int host_root_list_dir(const struct host_root *root, const char *relpath,
 		       char ***names, size_t *count);
 void strv_free(char **names, size_t count);
+/* Resolves relpath inside the root component by component, as
+ * RESOLVE_IN_ROOT does, into the physical path (no symlinks left, no
+ * leading slash, "." for the root). follow_last: resolve a final symlink. */
+int host_root_resolve(const struct host_root *root, const char *relpath,
+		      bool follow_last, char *out, size_t size);
 /* Writes a value to a sysfs/procfs attribute in one write(2). The writes that
  * change host state go through the VFIO journal, which calls this. */
 int host_root_write(const struct host_root *root, const char *relpath,
 		    const char *value);
+
+/* ---- snapshots of what the host root read ------------------------------
+ * With a recorder attached, the host root remembers every path it opened,
+ * listed, or read as a link (and the errors other than "absent" it got).
+ * snapshot_write_tar() then writes exactly those files, symlinks as
+ * symlinks, into a tar that host_root_open() on its unpacked copy reads the
+ * same way; the errors go to passvm-snapshot/errors for host_root_replay_load.
+ */
+enum host_root_access {
+	HOST_ROOT_READ,     /* opened for reading: content needed */
+	HOST_ROOT_EXISTS,   /* opened O_PATH: existence (and type) only */
+	HOST_ROOT_LINK,     /* readlink of the final component */
+	HOST_ROOT_LIST,     /* directory listed */
+	HOST_ROOT_ENTRY,    /* an entry seen in a listing (not followed) */
+};
+int host_root_record_start(struct host_root *root);
+void host_root_record_stop(struct host_root *root);
+struct snapshot_extra {
+	const char *path;   /* inside the tar, e.g. "passvm-snapshot/facts" */
+	const char *content;
+};
+int snapshot_write_tar(const struct host_root *root, int out_fd,
+		       const struct snapshot_extra *extra, size_t n_extra);
+/* Loads relpath ("passvm-snapshot/errors": "errno path" lines) so that
+ * opening those paths for reading fails with the recorded error again. */
+int host_root_replay_load(struct host_root *root, const char *relpath);
+/* Internal, for snapshot.c: called by the host root for each access. */
+void host_root_record(const struct host_root *root, const char *relpath,
+		      enum host_root_access what, int err);
+/* Internal: the replayed error for a read of relpath, 0 when none. */
+int host_root_replayed_error(const struct host_root *root, const char *relpath);
+void host_root_replay_free(struct host_root *root);
 
 /* ---- PCI addresses ----------------------------------------------------- */
 struct pci_addr {

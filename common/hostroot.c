@@ -20,6 +20,8 @@ int host_root_open(struct host_root *root, const char *path)
 		path = "/";
 	if (strlen(path) >= sizeof(root->path))
 		return -ENAMETOOLONG;
+	root->recorder = NULL;
+	root->replay = NULL;
 	root->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root->dirfd < 0)
 		return -errno;
@@ -34,6 +36,8 @@ int host_root_open(struct host_root *root, const char *path)
 
 void host_root_close(struct host_root *root)
 {
+	host_root_record_stop(root);
+	host_root_replay_free(root);
 	if (root->dirfd >= 0)
 		close(root->dirfd);
 	root->dirfd = -1;
@@ -46,7 +50,7 @@ static const char *strip_leading_slashes(const char *relpath)
 	return *relpath ? relpath : ".";
 }
 
-int host_root_openat(const struct host_root *root, const char *relpath, int flags)
+static int openat_in_root(const struct host_root *root, const char *relpath, int flags)
 {
 	struct open_how how = {
 		.flags = (uint64_t)flags | O_CLOEXEC,
@@ -62,6 +66,30 @@ int host_root_openat(const struct host_root *root, const char *relpath, int flag
 	 * containment guarantee (only relevant to crafted fixture trees). */
 	fd = openat(root->dirfd, rel, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int host_root_openat(const struct host_root *root, const char *relpath, int flags)
+{
+	bool path_only = (flags & O_PATH) != 0;
+	if (!path_only && root->replay) {
+		int err = host_root_replayed_error(root, relpath);
+		if (err) {
+			/* A snapshot of a snapshot keeps the error. */
+			if (root->recorder)
+				host_root_record(root, relpath, HOST_ROOT_READ, err);
+			return err;
+		}
+	}
+	int fd = openat_in_root(root, relpath, flags);
+	if (root->recorder) {
+		/* "Absent" needs no record: the snapshot lacks the path too. */
+		if (fd >= 0)
+			host_root_record(root, relpath, path_only ? HOST_ROOT_EXISTS
+						  : HOST_ROOT_READ, 0);
+		else if (fd != -ENOENT && fd != -ENOTDIR && !path_only)
+			host_root_record(root, relpath, HOST_ROOT_READ, fd);
+	}
+	return fd;
 }
 
 ssize_t host_root_read(const struct host_root *root, const char *relpath,
@@ -123,7 +151,7 @@ ssize_t host_root_readlink(const struct host_root *root, const char *relpath,
 		memcpy(parent, rel, plen);
 		parent[plen] = '\0';
 		name = slash + 1;
-		dirfd = host_root_openat(root, parent, O_PATH | O_DIRECTORY);
+		dirfd = openat_in_root(root, parent, O_PATH | O_DIRECTORY);
 		if (dirfd < 0)
 			return dirfd;
 	} else {
@@ -137,6 +165,8 @@ ssize_t host_root_readlink(const struct host_root *root, const char *relpath,
 	if (n < 0)
 		return -err;
 	buf[n] = '\0';
+	if (root->recorder)
+		host_root_record(root, relpath, HOST_ROOT_LINK, 0);
 	return n;
 }
 
@@ -198,9 +228,17 @@ void strv_free(char **names, size_t count)
 int host_root_list_dir(const struct host_root *root, const char *relpath,
 		       char ***names_out, size_t *count_out)
 {
-	int fd = host_root_openat(root, relpath, O_RDONLY | O_DIRECTORY);
+	int fd = root->replay ? host_root_replayed_error(root, relpath) : 0;
+	if (fd < 0 && root->recorder)
+		host_root_record(root, relpath, HOST_ROOT_LIST, fd);
 	if (fd < 0)
 		return fd;
+	fd = openat_in_root(root, relpath, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		if (root->recorder && fd != -ENOENT && fd != -ENOTDIR)
+			host_root_record(root, relpath, HOST_ROOT_LIST, fd);
+		return fd;
+	}
 	DIR *dir = fdopendir(fd);
 	if (!dir) {
 		int err = -errno;
@@ -238,7 +276,100 @@ int host_root_list_dir(const struct host_root *root, const char *relpath,
 	}
 	if (count)
 		qsort(names, count, sizeof(*names), compare_names);
+	if (root->recorder) {
+		host_root_record(root, relpath, HOST_ROOT_LIST, 0);
+		for (size_t i = 0; i < count; i++) {
+			char child[PATH_MAX];
+			if (snprintf(child, sizeof(child), "%s/%s", relpath, names[i]) <
+			    (int)sizeof(child))
+				host_root_record(root, child, HOST_ROOT_ENTRY, 0);
+		}
+	}
 	*names_out = names;
 	*count_out = count;
+	return 0;
+}
+
+/* One step of resolution: the physical prefix grows by a component, or a
+ * symlink's target is spliced in front of what is left. */
+static int path_append(char *out, size_t size, const char *comp)
+{
+	size_t len = strlen(out);
+	int n = snprintf(out + len, size - len, "%s%s", len ? "/" : "", comp);
+	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
+}
+
+static void path_pop(char *out)
+{
+	char *slash = strrchr(out, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		out[0] = '\0';  /* ".." at the root stays at the root */
+}
+
+int host_root_resolve(const struct host_root *root, const char *relpath,
+		      bool follow_last, char *out, size_t size)
+{
+	char pending[PATH_MAX], rest[PATH_MAX], target[PATH_MAX];
+	unsigned links = 0;
+
+	if (size == 0)
+		return -EINVAL;
+	if (snprintf(pending, sizeof(pending), "%s", relpath) >= (int)sizeof(pending))
+		return -ENAMETOOLONG;
+	out[0] = '\0';
+	char *p = pending;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *end = strchr(p, '/');
+		size_t clen = end ? (size_t)(end - p) : strlen(p);
+		char comp[NAME_MAX + 1];
+		if (clen > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(comp, p, clen);
+		comp[clen] = '\0';
+		p += clen;
+		bool last = strspn(p, "/") == strlen(p);
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			path_pop(out);
+			continue;
+		}
+		size_t before = strlen(out);
+		int r = path_append(out, size, comp);
+		if (r < 0)
+			return r;
+		struct stat st;
+		if (fstatat(root->dirfd, out, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (!S_ISLNK(st.st_mode) || (last && !follow_last))
+			continue;
+		if (++links > 40)
+			return -ELOOP;
+		ssize_t n = readlinkat(root->dirfd, out, target, sizeof(target) - 1);
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		out[before] = '\0';
+		if (target[0] == '/')
+			out[0] = '\0';  /* absolute: from the root, as RESOLVE_IN_ROOT */
+		if (snprintf(rest, sizeof(rest), "%s/%s", target, p) >= (int)sizeof(rest))
+			return -ENAMETOOLONG;
+		strcpy(pending, rest);
+		p = pending;
+	}
+	if (!out[0]) {
+		if (size < 2)
+			return -ENAMETOOLONG;
+		strcpy(out, ".");
+	}
+	if (root->recorder)
+		host_root_record(root, relpath, follow_last ? HOST_ROOT_EXISTS
+					  : HOST_ROOT_ENTRY, 0);
 	return 0;
 }

@@ -191,9 +191,21 @@ static int bind_member(const struct vfio_host *host, const struct pci_dev_info *
 	return strcmp(now.driver, VFIO_PCI_DRIVER) == 0 ? 0 : -EIO;
 }
 
-int vfio_bind_apply(const struct vfio_host *host, const struct vfio_plan *plan,
-		    int timeout_ms, struct pci_addr *failed)
+/* After a failed bind: give back the members this call set out to bind.
+ * Those it never reached have no journal and are reported as untouched. */
+static int roll_back(const struct vfio_host *host, const struct pci_addr *addrs, size_t n)
 {
+	struct vfio_restore_result *res;
+	size_t nres;
+	int r = vfio_restore(host, addrs, n, &res, &nres);
+	free(res);
+	return r;
+}
+
+int vfio_bind_apply(const struct vfio_host *host, const struct vfio_plan *plan,
+		    int timeout_ms, struct pci_addr *failed, int *rollback_err)
+{
+	*rollback_err = 0;
 	if (plan->refused)
 		return -EPERM;
 	if (!host_root_exists(host->root, "sys/bus/pci/drivers/" VFIO_PCI_DRIVER))
@@ -212,9 +224,10 @@ int vfio_bind_apply(const struct vfio_host *host, const struct vfio_plan *plan,
 				addrs[n++] = plan->groups[g].members[i].info.addr;
 	struct vfio_locks locks;
 	int r = vfio_lock_devices(host, addrs, n, &locks);
-	free(addrs);
-	if (r < 0)
+	if (r < 0) {
+		free(addrs);
 		return r;
+	}
 
 	for (size_t g = 0; g < plan->count && r == 0; g++) {
 		const struct vfio_group_plan *gp = &plan->groups[g];
@@ -237,6 +250,11 @@ int vfio_bind_apply(const struct vfio_host *host, const struct vfio_plan *plan,
 				*failed = gp->members[0].info.addr;
 		}
 	}
+	/* The locks are per open file: restore takes its own, so ours go
+	 * first (a second flock from this process would wait on itself). */
 	vfio_unlock_devices(&locks);
+	if (r < 0)
+		*rollback_err = roll_back(host, addrs, n);
+	free(addrs);
 	return r;
 }

@@ -206,6 +206,24 @@ int vfio_config_read16(const struct vfio_device *dev, uint32_t offset, uint16_t 
 	return n == 2 ? 0 : -EIO;
 }
 
+int vfio_config_write16(const struct vfio_device *dev, uint32_t offset, uint16_t val)
+{
+	ssize_t n = vfio_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, offset, &val, 2);
+	if (n < 0)
+		return (int)n;
+	return n == 2 ? 0 : -EIO;
+}
+
+int vfio_device_enable_bus_master(const struct vfio_device *dev)
+{
+	uint16_t cmd;
+	int r = vfio_config_read16(dev, 0x04, &cmd); /* PCI_COMMAND */
+	if (r < 0)
+		return r;
+	/* PCI_COMMAND_MEMORY (bit 1) | PCI_COMMAND_MASTER (bit 2) */
+	return vfio_config_write16(dev, 0x04, cmd | 0x6);
+}
+
 int vfio_device_reset(const struct vfio_device *dev)
 {
 	/* vfio-pci sets FLAGS_RESET only when the device has a reset method

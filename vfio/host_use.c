@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PCI_DEVICES "sys/bus/pci/devices"
@@ -101,7 +102,14 @@ static void walk(const struct host_root *root, const char *relpath, int depth,
 	while (depth < WALK_DEPTH && (e = readdir(dir))) {
 		/* Real directories only: sysfs links (driver, subsystem, physfn,
 		 * virtfnN, iommu_group...) lead out of the device and loop. */
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+		if (e->d_name[0] == '.')
+			continue;
+		struct stat st;
+		bool is_dir = e->d_type == DT_DIR ||
+			      (e->d_type == DT_UNKNOWN &&
+			       fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       S_ISDIR(st.st_mode));
+		if (!is_dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", relpath, e->d_name);
 		walk(root, path, depth + 1, b);

@@ -177,11 +177,13 @@ const char *vfio_member_action_name(enum vfio_member_action action);
  * Carries out a plan with no refusals: locks the members, journals and
  * binds each endpoint with driver_override + drivers_probe, checks it landed
  * on vfio-pci, then waits (libudev, up to timeout_ms) for /dev/vfio/N of each
- * group. On failure it stops; `failed` names the device, and the journal
- * holds what was done (vfio_restore undoes it).
+ * group. On failure it stops, names the device in `failed`, and gives back
+ * what this call bound (vfio_restore of those members); *rollback_err is 0
+ * when that worked, else the journal keeps them for `passvm vfio restore`.
+ * A crash leaves everything to vfio_restore.
  */
 int vfio_bind_apply(const struct vfio_host *host, const struct vfio_plan *plan,
-		    int timeout_ms, struct pci_addr *failed);
+		    int timeout_ms, struct pci_addr *failed, int *rollback_err);
 
 /* Waits for dev/vfio/GROUP to exist, via libudev on a live host. */
 int vfio_wait_group_node(const struct host_root *root, int group, int timeout_ms);
@@ -332,6 +334,11 @@ ssize_t vfio_region_read(const struct vfio_device *dev, uint32_t index,
 ssize_t vfio_region_write(const struct vfio_device *dev, uint32_t index,
 			  uint64_t offset, const void *buf, size_t size);
 int vfio_config_read16(const struct vfio_device *dev, uint32_t offset, uint16_t *val);
+int vfio_config_write16(const struct vfio_device *dev, uint32_t offset, uint16_t val);
+/* Sets Memory Space and Bus Master in the command register: vfio-pci hands
+ * the device over with bus mastering off, and a device that is to DMA
+ * (queues, MSI-X writes) needs it on. */
+int vfio_device_enable_bus_master(const struct vfio_device *dev);
 
 int vfio_device_reset(const struct vfio_device *dev);
 /* VFIO_DEVICE_PCI_HOT_RESET of the device's slot/bus, given the group fds

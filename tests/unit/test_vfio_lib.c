@@ -163,6 +163,13 @@ static void test_region_info(void)
 	CHECK_EQ_INT(vfio_region_read(&dev, 0, UINT64_MAX - 2, b, 8), -EINVAL);
 	CHECK_EQ_INT(vfio_region_read(&dev, 3, 0, b, 8), -EINVAL);
 	CHECK_EQ_INT(vfio_region_write(&dev, 0, 0, b, 8), -EACCES);
+
+	/* no VFIO reset offered: reported, not attempted */
+	dev.flags = VFIO_DEVICE_FLAGS_PCI;
+	CHECK_EQ_INT(vfio_device_reset(&dev), -ENOTTY);
+	/* an interrupt index the device does not have */
+	struct vfio_irq_info irq;
+	CHECK_EQ_INT(vfio_irq_info(&dev, 7, &irq), -EINVAL);
 }
 
 int main(void)
