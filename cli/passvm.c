@@ -11,6 +11,7 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sriov(int argc, char **argv);
 
 /* Every subcommand, in the order `passvm help` lists them. */
 static const struct cli_command commands[] = {
@@ -19,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "check", "can this host pass devices through? (iommu-check)", cmd_check },
 	{ "run", "boot a Linux guest on KVM", cmd_run },
 	{ "vfio", "bind IOMMU groups to vfio-pci, restore, status, reset", cmd_vfio },
+	{ "sriov", "SR-IOV VFs: list, create, remove, set, apply sriov.conf", cmd_sriov },
 };
 
 static int cmd_version(int argc, char **argv)

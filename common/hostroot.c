@@ -57,7 +57,17 @@ static int openat_in_root(const struct host_root *root, const char *relpath, int
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	const char *rel = strip_leading_slashes(relpath);
-	int fd = (int)syscall(SYS_openat2, root->dirfd, rel, &how, sizeof(how));
+	/* RESOLVE_IN_ROOT fails with EAGAIN when a rename happens anywhere on
+	 * the system while a path with ".." (sysfs' relative links) is being
+	 * resolved (openat2(2); fs/namei.c checks rename_lock): retry, as the
+	 * man page says to. Seen in the fixture tests while the VFIO journal
+	 * renamed its files in parallel tests. */
+	int fd = -1;
+	for (int tries = 0; tries < 64; tries++) {
+		fd = (int)syscall(SYS_openat2, root->dirfd, rel, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
 	if (fd >= 0)
 		return fd;
 	if (errno != ENOSYS)

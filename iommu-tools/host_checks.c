@@ -671,6 +671,32 @@ static void check_hugepages(const struct iommu_host_ctx *ctx, struct iommu_check
 	set(res, IOMMU_PASS, "huge pages configured, %s free in the largest pool", fs);
 }
 
+/* /proc/iomem names the root buses' windows: a window above 4 GiB is
+ * what firmware's "Above 4G Decoding" gives. Addresses need root. */
+static void iomem_evidence(const struct iommu_host_ctx *ctx, struct iommu_check_result *res)
+{
+	int err;
+	char *text = iommu_read_text(ctx->root, "proc/iomem", 1 << 20, &err);
+	struct iomem_windows w;
+	if (!text) {
+		strlist_addf(&res->evidence, "/proc/iomem: %s", iommu_err_text(err));
+		return;
+	}
+	err = iomem_pci_windows(text, &w);
+	free(text);
+	if (err < 0) {
+		strlist_addf(&res->evidence, "/proc/iomem: %s", err == -EACCES
+			     ? "addresses need root" : "no resources listed");
+		return;
+	}
+	char lo[32], hi[32];
+	iommu_format_size(w.below_4g_bytes, lo, sizeof(lo));
+	iommu_format_size(w.above_4g_bytes, hi, sizeof(hi));
+	strlist_addf(&res->evidence, "/proc/iomem: %u root bus window(s), %s below 4 GiB, %s "
+		     "above%s", w.count, lo, hi, w.above_4g_bytes ? " (64-bit MMIO decoding on)"
+		     : " (no 64-bit MMIO window)");
+}
+
 /* ---- mmio_space --------------------------------------------------------------------- */
 static void check_mmio(const struct iommu_host_ctx *ctx, struct iommu_check_result *res)
 {
@@ -704,6 +730,7 @@ static void check_mmio(const struct iommu_host_ctx *ctx, struct iommu_check_resu
 		strlist_addf(&res->evidence, "CPU physical address bits: %u (%llu GiB addressable)",
 			     ctx->cpu->phys_bits, ctx->cpu->phys_bits >= 30 && ctx->cpu->phys_bits < 64
 			     ? 1ull << (ctx->cpu->phys_bits - 30) : 0ull);
+	iomem_evidence(ctx, res);
 	strlist_addf(&res->evidence, "%zu memory BAR(s) above 4 GiB, highest BAR end 0x%llx",
 		     above4g, (unsigned long long)highest_end);
 	if (largest_bdf)

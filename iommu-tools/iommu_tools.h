@@ -112,6 +112,15 @@ int cpuinfo_parse(const char *text, struct cpuinfo *out);
 /* /proc/self/limits: "Max locked memory" soft and hard, UINT64_MAX = unlimited. */
 int proc_limits_memlock(const char *text, uint64_t *soft, uint64_t *hard);
 
+/* /proc/iomem: the root buses' MMIO windows (top-level "PCI Bus" lines).
+ * An unprivileged reader sees every address as 0: -EACCES then. */
+struct iomem_windows {
+	uint64_t below_4g_bytes, above_4g_bytes;
+	uint64_t highest_end;       /* last byte + 1 of the highest window */
+	unsigned count;
+};
+int iomem_pci_windows(const char *text, struct iomem_windows *out);
+
 /* /proc/self/mountinfo: the device numbers (major:minor) of every mount. */
 struct mount_entry {
 	unsigned major, minor;

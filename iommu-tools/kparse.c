@@ -303,3 +303,49 @@ int mountinfo_parse(const char *text, struct mount_entry **entries, size_t *coun
 	*count = n;
 	return 0;
 }
+
+/* ---- /proc/iomem ----------------------------------------------------------
+ * "800000000-fffffffff : PCI Bus 0000:00": hex start-end (inclusive), then
+ * the owner; nested resources are indented and not windows of a root bus
+ * (kernel/resource.c r_show). */
+int iomem_pci_windows(const char *text, struct iomem_windows *out)
+{
+	bool any_address = false, any_line = false;
+	memset(out, 0, sizeof(*out));
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		char buf[256];
+		size_t c = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+		memcpy(buf, line, c);
+		buf[c] = '\0';
+		line += len;
+		if (*line)
+			line++;
+		if (!isxdigit((unsigned char)buf[0]))
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long long start = strtoull(buf, &end, 16);
+		if (errno || *end != '-')
+			continue;
+		unsigned long long last = strtoull(end + 1, &end, 16);
+		if (errno || strncmp(end, " : ", 3) != 0)
+			continue;
+		any_line = true;
+		if (start || last)
+			any_address = true;
+		if (strncmp(end + 3, "PCI Bus ", 8) != 0 || last < start)
+			continue;
+		uint64_t size = (uint64_t)(last - start) + 1;
+		if (start >= (1ull << 32))
+			out->above_4g_bytes += size;
+		else
+			out->below_4g_bytes += size;
+		if (last + 1 > out->highest_end || last == UINT64_MAX)
+			out->highest_end = last == UINT64_MAX ? UINT64_MAX : last + 1;
+		out->count++;
+	}
+	if (any_line && !any_address)
+		return -EACCES;
+	return any_line ? 0 : -EBADMSG;
+}

@@ -91,6 +91,17 @@ void iommu_format_size(uint64_t bytes, char *out, size_t size)
 		v /= 1024;
 		u++;
 	}
+	if (v >= 10240 && u + 1 < ARRAY_SIZE(units)) {
+		/* Not a power-of-two size (an address window): approximate. */
+		double d = (double)bytes;
+		unsigned k = 0;
+		while (d >= 1024 && k + 1 < ARRAY_SIZE(units)) {
+			d /= 1024;
+			k++;
+		}
+		snprintf(out, size, "%.1f %s", d, units[k]);
+		return;
+	}
 	snprintf(out, size, "%llu %s", (unsigned long long)v, units[u]);
 }
 

@@ -22,6 +22,7 @@
  *   orig-driver e1000e
  *   orig-override -
  *   orig-numvfs 0            (only for SR-IOV capable functions)
+ *   orig-autoprobe 1         (likewise: sriov_drivers_autoprobe)
  *   step override vfio-pci
  *   ok
  *   step unbind e1000e
@@ -51,6 +52,7 @@ static const char *const change_names[] = {
 	[VFIO_CHANGE_BIND] = "bind",
 	[VFIO_CHANGE_PROBE] = "probe",
 	[VFIO_CHANGE_SRIOV_NUMVFS] = "sriov_numvfs",
+	[VFIO_CHANGE_SRIOV_AUTOPROBE] = "sriov_autoprobe",
 };
 
 const char *vfio_change_name(enum vfio_change_kind kind)
@@ -170,9 +172,21 @@ static int journal_create(const struct vfio_host *host, int dirfd,
 	if (r < 0)
 		return r;
 
-	char text[512], numvfs_line[64] = "";
-	if (has_numvfs)
-		snprintf(numvfs_line, sizeof(numvfs_line), "orig-numvfs %" PRIu64 "\n", numvfs);
+	char text[512], numvfs_line[96] = "";
+	if (has_numvfs) {
+		/* sriov_drivers_autoprobe exists beside sriov_numvfs
+		 * (drivers/pci/iov.c sriov_pf_dev_attrs); sriov/ turns it off
+		 * while it creates VFs for vfio-pci. */
+		char path[128];
+		uint64_t autoprobe;
+		int n = snprintf(numvfs_line, sizeof(numvfs_line),
+				 "orig-numvfs %" PRIu64 "\n", numvfs);
+		snprintf(path, sizeof(path), PCI_DEVICES "/%s/sriov_drivers_autoprobe",
+			 dev.bdf);
+		if (host_root_read_u64(host->root, path, &autoprobe) == 0)
+			snprintf(numvfs_line + n, sizeof(numvfs_line) - (size_t)n,
+				 "orig-autoprobe %" PRIu64 "\n", autoprobe);
+	}
 	snprintf(text, sizeof(text),
 		 JOURNAL_MAGIC "\ndevice %s\ntime %lld\npid %d\norig-driver %s\n"
 		 "orig-override %s\n%s",
@@ -228,6 +242,12 @@ static int change_target(const struct vfio_change *c, const char *bdf,
 		*value = c->value;
 		return 0;
 	}
+	case VFIO_CHANGE_SRIOV_AUTOPROBE:
+		if (!c->value || (strcmp(c->value, "0") != 0 && strcmp(c->value, "1") != 0))
+			return -EINVAL;
+		snprintf(path, psize, PCI_DEVICES "/%s/sriov_drivers_autoprobe", bdf);
+		*value = c->value;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -315,6 +335,8 @@ static int journal_parse(const char *text, struct vfio_journal_entry *e)
 				copy_value(e->orig_override, sizeof(e->orig_override), val);
 			} else if (n == 2 && strcmp(key, "orig-numvfs") == 0) {
 				e->has_numvfs = parse_u64(val, &e->orig_numvfs) == 0;
+			} else if (n == 2 && strcmp(key, "orig-autoprobe") == 0) {
+				e->has_autoprobe = parse_u64(val, &e->orig_autoprobe) == 0;
 			} else if (n == 2 && strcmp(key, "step") == 0) {
 				e->steps++;
 				snprintf(e->last_step, sizeof(e->last_step), "%s", val);

@@ -42,6 +42,23 @@ static int restore_numvfs(const struct vfio_host *host,
 	return apply(host, &e->addr, VFIO_CHANGE_SRIOV_NUMVFS, value);
 }
 
+/* sriov/ turns a PF's sriov_drivers_autoprobe off while it creates VFs for
+ * vfio-pci, so no host driver grabs them; a crash in between must not leave
+ * it off. */
+static int restore_autoprobe(const struct vfio_host *host,
+			     const struct vfio_journal_entry *e)
+{
+	char path[128];
+	uint64_t now;
+	snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/sriov_drivers_autoprobe",
+		 e->bdf);
+	int r = host_root_read_u64(host->root, path, &now);
+	if (r < 0 || now == e->orig_autoprobe)
+		return r;
+	return apply(host, &e->addr, VFIO_CHANGE_SRIOV_AUTOPROBE,
+		     e->orig_autoprobe ? "1" : "0");
+}
+
 static int restore_one(const struct vfio_host *host, const struct vfio_journal_entry *e,
 		       struct vfio_restore_result *res)
 {
@@ -73,6 +90,11 @@ static int restore_one(const struct vfio_host *host, const struct vfio_journal_e
 
 	if (e->has_numvfs) {
 		r = restore_numvfs(host, e);
+		if (r < 0)
+			return r;
+	}
+	if (e->has_autoprobe) {
+		r = restore_autoprobe(host, e);
 		if (r < 0)
 			return r;
 	}

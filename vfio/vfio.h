@@ -51,6 +51,7 @@ enum vfio_change_kind {
 	VFIO_CHANGE_BIND,         /* drivers/<value>/bind := BDF */
 	VFIO_CHANGE_PROBE,        /* drivers_probe := BDF */
 	VFIO_CHANGE_SRIOV_NUMVFS, /* sriov_numvfs := value (sriov/ uses it) */
+	VFIO_CHANGE_SRIOV_AUTOPROBE, /* sriov_drivers_autoprobe := 0|1 (sriov/) */
 };
 
 struct vfio_change {
@@ -64,7 +65,8 @@ const char *vfio_change_name(enum vfio_change_kind kind);
 /*
  * THE function through which every host-changing sysfs write goes. Before the
  * write it records, fsync'd: the device's original state (driver,
- * driver_override, sriov_numvfs) if this is the first change to it, then the
+ * driver_override, sriov_numvfs, sriov_drivers_autoprobe) if this is the
+ * first change to it, then the
  * step. Only then does it write. A crash at any point leaves a journal that
  * `vfio_restore` can replay. Honours PASSVM_FAULT (see vfio_fault_check).
  */
@@ -78,6 +80,8 @@ struct vfio_journal_entry {
 	char orig_override[64];   /* "" = unset */
 	bool has_numvfs;
 	uint64_t orig_numvfs;
+	bool has_autoprobe;
+	uint64_t orig_autoprobe;  /* sriov_drivers_autoprobe before passvm */
 	long long time_s;         /* when it was first changed */
 	int pid;                  /* the passvm that first changed it */
 	unsigned steps;           /* steps recorded */

@@ -28,6 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cpuinfo cpu;
 	if (cpuinfo_parse(text, &cpu) == 0 && (cpu.phys_bits > 64 || !memchr(cpu.vendor, 0, sizeof(cpu.vendor))))
 		abort();
+	struct iomem_windows w;
+	if (iomem_pci_windows(text, &w) == 0 && w.count == 0 &&
+	    (w.below_4g_bytes || w.above_4g_bytes))
+		abort();
 	uint64_t soft, hard;
 	(void)proc_limits_memlock(text, &soft, &hard);
 	struct mount_entry *m;

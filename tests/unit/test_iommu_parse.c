@@ -123,6 +123,18 @@ static void test_proc(void)
 	CHECK(hard == UINT64_MAX);
 	CHECK_EQ_INT(proc_limits_memlock("Max open files 1 1 files\n", &soft, &hard), -ENOENT);
 
+	struct iomem_windows w;
+	CHECK_EQ_INT(iomem_pci_windows("00000000-00000fff : Reserved\n"
+				       "c0001000-eebfffff : PCI Bus 0000:00\n"
+				       "  eec00000-eecfffff : PCI Bus 0000:00\n"
+				       "4000000000-7fffffffff : PCI Bus 0000:00\n", &w), 0);
+	CHECK_EQ_INT(w.count, 2);
+	CHECK(w.above_4g_bytes == 256ull << 30);
+	CHECK(w.below_4g_bytes == 0xeebfffffull - 0xc0001000ull + 1);
+	CHECK(w.highest_end == 0x8000000000ull);
+	CHECK_EQ_INT(iomem_pci_windows("00000000-00000000 : PCI Bus 0000:00\n", &w), -EACCES);
+	CHECK_EQ_INT(iomem_pci_windows("", &w), -EBADMSG);
+
 	struct mount_entry *m;
 	size_t n;
 	CHECK_EQ_INT(mountinfo_parse("36 35 8:2 / /mnt/a\\040b rw master:1 - ext4 /dev/sda2 rw\n"
