@@ -129,8 +129,15 @@ static int read_block(const struct host_root *root, const char *name, struct blo
 	if (host_root_resolve(root, path, true, phys, sizeof(phys)) < 0)
 		return 0;
 	int r = strv_push(&b->anchors, &b->n_anchors, phys);
+	/* A partition (nvme0n1p1) hangs below its disk (the multipath head
+	 * nvme0n1): its controllers are the disk's, so look from there. */
+	char disk[PATH_MAX];
+	snprintf(disk, sizeof(disk), "%s", phys);
+	snprintf(path, sizeof(path), "sys/class/block/%s/partition", name);
+	if (host_root_exists(root, path) && strrchr(disk, '/'))
+		*strrchr(disk, '/') = '\0';
 	if (r == 0)
-		r = add_nvme_subsys_anchors(root, b, phys);
+		r = add_nvme_subsys_anchors(root, b, disk);
 	snprintf(path, sizeof(path), "sys/class/block/%s/dev", name);
 	if (host_root_read(root, path, dev, sizeof(dev)) > 0 &&
 	    sscanf(dev, "%u:%u", &b->major, &b->minor) != 2)

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static unsigned fault_counts[2][VFIO_CHANGE_SRIOV_NUMVFS + 1];
+static unsigned fault_counts[2][VFIO_CHANGE_SRIOV_AUTOPROBE + 1];
 
 void vfio_fault_check(const char *when, enum vfio_change_kind kind)
 {
 	const char *spec = getenv("PASSVM_FAULT");
-	if (!spec || !*spec || (size_t)kind > VFIO_CHANGE_SRIOV_NUMVFS)
+	if (!spec || !*spec || (size_t)kind > VFIO_CHANGE_SRIOV_AUTOPROBE)
 		return;
 	int w = strcmp(when, "before") == 0 ? 0 : 1;
 	unsigned seen = ++fault_counts[w][kind];

@@ -468,6 +468,8 @@ int vfio_lock_devices(const struct vfio_host *host, const struct pci_addr *addrs
 	locks->count = 0;
 	if (!locks->fds)
 		return -ENOMEM;
+	if (count == 0)
+		return 0; /* nothing to lock: do not create the directory either */
 	int dirfd = journal_dir_open(host, true);
 	if (dirfd < 0) {
 		free(locks->fds);

@@ -254,6 +254,9 @@ static int phase_devices(struct vmm_vm *vm)
 	r = vmm_bus_register(&vm->pio, VMM_POWER_PORT, VMM_POWER_PORT_LEN,
 			     &vmm_power_ops, &vm->power);
 	if (r == 0)
+		r = vmm_bus_register(&vm->pio, VMM_I8042_PORT, VMM_I8042_PORT_LEN,
+				     &vmm_i8042_ops, &vm->power);
+	if (r == 0)
 		return 0;
 fail_uart:
 	vmm_uart_destroy(vm->uart);
@@ -364,6 +367,17 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 		pthread_mutex_unlock(&vm->stop_lock);
 	}
 	vmm_vcpus_stop(vm);
+	if (vm->stop_reason == VMM_STOP_INTERRUPTED) {
+		/* Where the guest was is the first question about a guest that
+		 * had to be interrupted (a hang). */
+		struct kvm_regs regs;
+		struct kvm_vcpu *v0 = vmm_vm_vcpu(vm, 0);
+		if (v0 && kvm_vcpu_ioctl(v0, KVM_GET_REGS, &regs) >= 0) {
+			size_t n = strlen(vm->stop_detail);
+			snprintf(vm->stop_detail + n, sizeof(vm->stop_detail) - n,
+				 "; vCPU 0 was at rip=0x%llx", (unsigned long long)regs.rip);
+		}
+	}
 	return vm->stop_reason;
 }
 

@@ -10,7 +10,7 @@
  * guest RAM), e820.c, bootparams.c (bzImage and zero page), loader.c (files
  * into guest RAM), longmode.c, cpuid.c, msr.c, irqchip.c, bus.c (port and
  * MMIO dispatch), pci.c (config space model), pci_host.c (CF8/CFC + ECAM),
- * uart.c, power.c (ACPI sleep/reset registers), resetvec.c, aml.c + acpi.c (tables),
+ * uart.c, power.c (ACPI sleep/reset registers), i8042.c, resetvec.c, aml.c + acpi.c (tables),
  * vcpu.c (threads and the exit loop), vm.c (start-up phases).
  */
 #ifndef PASSVM_VMM_H
@@ -410,6 +410,10 @@ struct vmm_power {
 	void *ctx;
 };
 extern const struct vmm_device_ops vmm_power_ops;
+/* i8042.c: ports 0x60-0x64, reset on command 0xFE; dev is a struct vmm_power. */
+#define VMM_I8042_PORT 0x60
+#define VMM_I8042_PORT_LEN 5
+extern const struct vmm_device_ops vmm_i8042_ops;
 
 /* ===== aml.c: a small ACPI Machine Language encoder ======================= */
 struct aml_buf {

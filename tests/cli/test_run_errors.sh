@@ -52,7 +52,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 # No /dev/kvm (a private /dev without it) and no permission (an unprivileged
 # user, when /dev/kvm is not open to everyone): needs root to set up.
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	passvm_real=$passvm
 	passvm=$tmp/no-dev-kvm
 	printf '#!/bin/sh\nexec unshare -m sh -c '\''mount -t tmpfs none /dev && exec "$0" "$@"'\'' %s "$@"\n' \

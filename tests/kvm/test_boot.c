@@ -158,6 +158,10 @@ static void test_triple_fault_and_reset(void)
 	CHECK_EQ_INT(boot_code(reset, sizeof(reset), detail, sizeof(detail)),
 		     VMM_STOP_RESET);
 	CHECK(strstr(detail, "\"P\"") != NULL);
+	/* The keyboard controller's reset command (reboot=k). */
+	static const uint8_t kbd_reset[] = { 0xb0, 0xfe, 0xe6, 0x64, 0xf4 };
+	CHECK_EQ_INT(boot_code(kbd_reset, sizeof(kbd_reset), detail, sizeof(detail)),
+		     VMM_STOP_RESET);
 }
 
 /* --console pty: the guest's output arrives on the pty's slave side. */

@@ -306,11 +306,55 @@ static void test_uart(void)
 	close(fds[1]);
 }
 
+static enum vmm_power_event last_event;
+static void record_event(void *ctx, enum vmm_power_event ev)
+{
+	last_event = ev;
+}
+
+/* Power off, reset register, and the 8042's reset command. */
+static void test_power(void)
+{
+	struct vmm_power pm = { .event = record_event };
+	uint8_t v;
+	last_event = VMM_POWER_NONE;
+	v = 4 << 2 | 0x20;                       /* S4: not offered, ignored */
+	vmm_power_ops.write(&pm, 0, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_NONE);
+	v = 5 << 2;                              /* S5 without SLP_EN */
+	vmm_power_ops.write(&pm, 0, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_NONE);
+	v = 5 << 2 | 0x20;
+	vmm_power_ops.write(&pm, 0, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_OFF);
+	last_event = VMM_POWER_NONE;
+	v = 0x80;                                /* clearing WAK_STS */
+	vmm_power_ops.write(&pm, 1, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_NONE);
+	v = VMM_POWER_RESET_VALUE;
+	vmm_power_ops.write(&pm, 2, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_RESET_REQ);
+
+	last_event = VMM_POWER_NONE;
+	vmm_i8042_ops.read(&pm, 4, &v, 1);
+	CHECK_EQ_INT(v, 0);                      /* input buffer empty */
+	v = 0xfe;
+	vmm_i8042_ops.write(&pm, 0, &v, 1);      /* data port: not a command */
+	CHECK_EQ_INT(last_event, VMM_POWER_NONE);
+	v = 0xad;
+	vmm_i8042_ops.write(&pm, 4, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_NONE);
+	v = 0xfe;
+	vmm_i8042_ops.write(&pm, 4, &v, 1);
+	CHECK_EQ_INT(last_event, VMM_POWER_RESET_REQ);
+}
+
 int main(void)
 {
 	test_bus();
 	test_pci_config();
 	test_pci_host();
 	test_uart();
+	test_power();
 	return test_result();
 }

@@ -10,7 +10,7 @@ model=$(cat /sys/bus/pci/devices/0000:00:03.0/nvme/nvme*/model)
 
 step "refusals: nothing may change"
 run 1 "$passvm" vfio bind 00:1f.2
-grep -q "00:1f.0 is an ISA/LPC bridge, a chipset function" <<<"$out" || fail "no chipset reason"
+grep -q "00:1f.0 is the ISA/LPC bridge, a chipset function" <<<"$out" || fail "no chipset reason"
 run 1 "$passvm" vfio bind --force 00:1f.2
 run 1 "$passvm" vfio bind 00:00.0
 grep -q "host bridge" <<<"$out" || fail "no host-bridge reason"
