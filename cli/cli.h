@@ -10,6 +10,22 @@
 
 #define EXIT_USAGE 2
 
+#include "vfio.h"
+
+#include <stdio.h>
+
+/* A subcommand of a group; it gets the host (root and journaled writes). */
+struct cli_subcommand {
+	const char *name;
+	int (*run)(const struct vfio_host *host, int argc, char **argv);
+};
+
+/* `passvm GROUP [--root DIR] SUB ARGS...`: help, an unknown SUB (usage
+ * error), opening the host root, and running SUB from the table. */
+int cli_run_group(const char *group, int argc, char **argv,
+		  const struct cli_subcommand *subs, size_t nsubs,
+		  void (*usage)(FILE *out));
+
 struct cli_command {
 	const char *name;
 	const char *summary;

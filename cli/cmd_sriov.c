@@ -676,50 +676,21 @@ static int do_apply(const struct vfio_host *host, int argc, char **argv)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+static int do_list_on_host(const struct vfio_host *host, int argc, char **argv)
+{
+	return do_list(host->root, argc, argv);
+}
+
 int cmd_sriov(int argc, char **argv)
 {
-	const char *root_path = "/";
-	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "--root") == 0) {
-		root_path = argv[i + 1];
-		i += 2;
-	}
-	if (i >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	struct host_root root;
-	int r = host_root_open(&root, root_path);
-	if (r < 0)
-		return log_error_errno(r, "cannot open host root %s", root_path), 1;
-	struct vfio_host host;
-	vfio_host_init(&host, &root);
-
+	static const struct cli_subcommand subs[] = {
+		{ "list", do_list_on_host },
+		{ "create", do_create },
+		{ "remove", do_remove },
+		{ "set", do_set },
+		{ "apply", do_apply },
+	};
 	/* getopt's own messages are several lines; ours are one. */
 	opterr = 0;
-	const char *sub = argv[i];
-	int sub_argc = argc - i;
-	char **sub_argv = argv + i;
-	int rc;
-	if (strcmp(sub, "list") == 0)
-		rc = do_list(&root, sub_argc, sub_argv);
-	else if (strcmp(sub, "create") == 0)
-		rc = do_create(&host, sub_argc, sub_argv);
-	else if (strcmp(sub, "remove") == 0)
-		rc = do_remove(&host, sub_argc, sub_argv);
-	else if (strcmp(sub, "set") == 0)
-		rc = do_set(&host, sub_argc, sub_argv);
-	else if (strcmp(sub, "apply") == 0)
-		rc = do_apply(&host, sub_argc, sub_argv);
-	else {
-		log_error("unknown sriov command '%s'", sub);
-		usage(stderr);
-		rc = EXIT_USAGE;
-	}
-	host_root_close(&root);
-	return rc;
+	return cli_run_group("sriov", argc, argv, subs, ARRAY_SIZE(subs), usage);
 }

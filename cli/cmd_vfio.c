@@ -385,46 +385,18 @@ static int do_reset(const struct host_root *root, int argc, char **argv)
 	return rc;
 }
 
+static int do_reset_on_host(const struct vfio_host *host, int argc, char **argv)
+{
+	return do_reset(host->root, argc, argv);
+}
+
 int cmd_vfio(int argc, char **argv)
 {
-	const char *root_path = "/";
-	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "--root") == 0) {
-		root_path = argv[i + 1];
-		i += 2;
-	}
-	if (i >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	struct host_root root;
-	int r = host_root_open(&root, root_path);
-	if (r < 0)
-		return log_error_errno(r, "cannot open host root %s", root_path), 1;
-	struct vfio_host host;
-	vfio_host_init(&host, &root);
-
-	const char *sub = argv[i];
-	int sub_argc = argc - i;
-	char **sub_argv = argv + i;
-	int rc;
-	if (strcmp(sub, "bind") == 0)
-		rc = do_bind(&host, sub_argc, sub_argv);
-	else if (strcmp(sub, "restore") == 0)
-		rc = do_restore(&host, sub_argc, sub_argv);
-	else if (strcmp(sub, "status") == 0)
-		rc = do_status(&host, sub_argc, sub_argv);
-	else if (strcmp(sub, "reset") == 0)
-		rc = do_reset(&root, sub_argc, sub_argv);
-	else {
-		log_error("unknown vfio command '%s'", sub);
-		usage(stderr);
-		rc = EXIT_USAGE;
-	}
-	host_root_close(&root);
-	return rc;
+	static const struct cli_subcommand subs[] = {
+		{ "bind", do_bind },
+		{ "restore", do_restore },
+		{ "status", do_status },
+		{ "reset", do_reset_on_host },
+	};
+	return cli_run_group("vfio", argc, argv, subs, ARRAY_SIZE(subs), usage);
 }
