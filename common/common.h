@@ -159,6 +159,29 @@ int iommu_group_list(const struct host_root *root, int **groups, size_t *count);
 int iommu_group_devices(const struct host_root *root, int group,
 			struct pci_addr **addrs, size_t *count);
 
+/* ---- device events (common/uevent.c) -------------------------------------
+ * A libudev monitor for one subsystem, on udevd's events when udevd runs and
+ * the kernel's otherwise. Open it before the change whose result you wait
+ * for, then check the state, then wait for an event and check again.
+ */
+struct udev;
+struct udev_monitor;
+struct udev_device;
+struct uevent_monitor {
+	struct udev *udev;
+	struct udev_monitor *monitor;
+};
+
+long long monotonic_ms(void);
+int uevent_monitor_open(struct uevent_monitor *m, const struct host_root *root,
+			const char *subsystem);
+/* Waits until deadline_ms (monotonic_ms clock) for one event: 0 with *dev
+ * set (unref it) or NULL (interrupted, or an unreadable event: look again),
+ * -ETIMEDOUT past the deadline, another -errno on failure. */
+int uevent_monitor_next(struct uevent_monitor *m, long long deadline_ms,
+			struct udev_device **dev);
+void uevent_monitor_close(struct uevent_monitor *m);
+
 /* ---- numbers ----------------------------------------------------------- */
 /* Whole decimal (or 0x hex) number, no sign, no trailing garbage. */
 int parse_u64(const char *text, uint64_t *value);

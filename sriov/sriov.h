@@ -371,7 +371,7 @@ int sriov_forget_vanished_vfs(const struct vfio_host *host, const struct sriov_p
  */
 struct sriov_vf_watch {
 	const struct host_root *root;
-	void *udev, *monitor;       /* struct udev, struct udev_monitor */
+	struct uevent_monitor events; /* events.monitor NULL: a fixture tree */
 };
 int sriov_vf_watch_begin(const struct host_root *root, struct sriov_vf_watch *w);
 int sriov_vf_watch_wait(struct sriov_vf_watch *w, const char *pf_bdf,

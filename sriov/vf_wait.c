@@ -13,17 +13,8 @@
 
 #include <errno.h>
 #include <libudev.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int sriov_vf_watch_begin(const struct host_root *root, struct sriov_vf_watch *w)
 {
@@ -31,25 +22,7 @@ int sriov_vf_watch_begin(const struct host_root *root, struct sriov_vf_watch *w)
 	w->root = root;
 	if (!root->is_real)
 		return 0; /* a fixture tree: nothing announces anything */
-	struct udev *udev = udev_new();
-	if (!udev)
-		return -ENOMEM;
-	const char *source = host_root_exists(root, "run/udev/control") ? "udev" : "kernel";
-	struct udev_monitor *mon = udev_monitor_new_from_netlink(udev, source);
-	int r = mon ? 0 : -ENOMEM;
-	if (r == 0 && udev_monitor_filter_add_match_subsystem_devtype(mon, "pci", NULL) < 0)
-		r = -EINVAL;
-	if (r == 0 && udev_monitor_enable_receiving(mon) < 0)
-		r = -EIO;
-	if (r < 0) {
-		if (mon)
-			udev_monitor_unref(mon);
-		udev_unref(udev);
-		return r;
-	}
-	w->udev = udev;
-	w->monitor = mon;
-	return 0;
+	return uevent_monitor_open(&w->events, root, "pci");
 }
 
 /* The BDF of PF's virtfnN, or "" while it does not exist. */
@@ -69,26 +42,22 @@ int sriov_vf_watch_wait(struct sriov_vf_watch *w, const char *pf_bdf,
 	char bdfs[SRIOV_MAX_VFS][PCI_ADDR_STRLEN + 8];
 	if (count > SRIOV_MAX_VFS)
 		return -EINVAL;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = monotonic_ms() + timeout_ms;
 	for (;;) {
 		unsigned ready = 0;
 		for (unsigned i = 0; i < count; i++) {
 			vf_bdf(w->root, pf_bdf, i, bdfs[i], sizeof(bdfs[i]));
-			if (bdfs[i][0] && (seen[i] || !w->monitor))
+			if (bdfs[i][0] && (seen[i] || !w->events.monitor))
 				ready++;
 		}
 		if (ready == count)
 			return 0;
-		long long left = deadline - now_ms();
-		if (left <= 0 || !w->monitor)
+		if (!w->events.monitor)
 			return -ETIMEDOUT;
-		struct pollfd pfd = { .fd = udev_monitor_get_fd(w->monitor), .events = POLLIN };
-		int p = poll(&pfd, 1, (int)left);
-		if (p < 0 && errno != EINTR)
-			return -errno;
-		if (p <= 0)
-			continue;
-		struct udev_device *d = udev_monitor_receive_device(w->monitor);
+		struct udev_device *d;
+		int r = uevent_monitor_next(&w->events, deadline, &d);
+		if (r < 0)
+			return r;
 		if (!d)
 			continue;
 		const char *action = udev_device_get_action(d);
@@ -108,9 +77,5 @@ int sriov_vf_watch_wait(struct sriov_vf_watch *w, const char *pf_bdf,
 
 void sriov_vf_watch_end(struct sriov_vf_watch *w)
 {
-	if (w->monitor)
-		udev_monitor_unref(w->monitor);
-	if (w->udev)
-		udev_unref(w->udev);
-	w->monitor = w->udev = NULL;
+	uevent_monitor_close(&w->events);
 }
