@@ -278,3 +278,13 @@ int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
 	return vmm_pci_host_add_slot(host, &pdev, 1);
 }
 
+void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
+{
+	pthread_mutex_lock(&host->lock);
+	if (pdev->slot > 0 && pdev->slot < VMM_PCI_SLOTS && pdev->function >= 0 &&
+	    pdev->function < VMM_PCI_FUNCTIONS &&
+	    host->slots[pdev->slot][pdev->function] == pdev)
+		host->slots[pdev->slot][pdev->function] = NULL;
+	pthread_mutex_unlock(&host->lock);
+}
+

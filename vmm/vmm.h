@@ -386,6 +386,9 @@ int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
  * expects). Returns the slot; -EINVAL, -ENOSPC; on error nothing is plugged. */
 int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *const *fns,
 			  unsigned count);
+/* Unplugs a function added above (config cycles to it then read all-ones);
+ * the caller has already unmapped its BARs. */
+void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
 extern const struct vmm_device_ops vmm_pci_host_cfg_ops;   /* port 0xCF8 */
 extern const struct vmm_device_ops vmm_pci_host_ecam_ops;
 
