@@ -410,7 +410,8 @@ int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
  * expects). Returns the slot; -EINVAL, -ENOSPC; on error nothing is plugged. */
 int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *const *fns,
 			  unsigned count);
-/* Unplugs a function (a passed-through device being torn down). */
+/* Unplugs a function added above (config cycles to it then read all-ones);
+ * the caller has already unmapped its BARs. */
 void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
 /* The GSI that INTx pin (0 = INTA) of a slot is wired to: IOAPIC pins
  * 16-23, rotating with the slot as the swizzle of a real board does; the
