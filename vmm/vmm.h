@@ -44,10 +44,13 @@ int kvm_system_check_required(const struct kvm_system *kvm, const char **missing
 /* KVM_GET_SUPPORTED_CPUID into a malloc'ed table; caller frees. */
 int kvm_system_supported_cpuid(const struct kvm_system *kvm, struct kvm_cpuid2 **out);
 
+#define KVM_VM_SLOT_WORDS 8  /* 512 memory slots tracked */
+
 struct kvm_vm {
 	int fd;
 	const struct kvm_system *kvm;
-	uint32_t slots_used;
+	uint32_t slots_used;                    /* high-water mark */
+	uint64_t slots_free[KVM_VM_SLOT_WORDS]; /* removed slots below it */
 };
 
 int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm);
@@ -55,6 +58,9 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 /* Maps host memory at guest-physical gpa as the next free memory slot. */
 int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, void *host,
 		      uint64_t size_bytes, uint32_t *slot_out);
+/* Deletes a slot (a passed-through BAR that the guest moved or disabled);
+ * the slot number is reused by the next kvm_vm_add_memory. */
+int kvm_vm_remove_memory(struct kvm_vm *vm, uint32_t slot);
 /* ioctl on the VM fd: its non-negative result, or -errno. */
 int kvm_vm_ioctl(const struct kvm_vm *vm, unsigned long request, void *arg);
 
@@ -259,6 +265,11 @@ int vmm_irqchip_add_msi_route(struct vmm_irqchip *chip, uint64_t addr, uint32_t 
 int vmm_irqchip_update_msi_route(struct vmm_irqchip *chip, uint32_t gsi,
 				 uint64_t addr, uint32_t data);
 int vmm_irqchip_irqfd(struct vmm_irqchip *chip, int eventfd, uint32_t gsi, bool assign);
+/* A level-triggered irqfd on an IOAPIC GSI: KVM asserts the line when
+ * eventfd fires and signals resample_fd at the guest's EOI (a passed-through
+ * INTx: vfio-pci unmasks the host line on it). */
+int vmm_irqchip_irqfd_resample(struct vmm_irqchip *chip, int eventfd, int resample_fd,
+			       uint32_t gsi, bool assign);
 
 /* ===== bus.c: port I/O and MMIO dispatch ================================== */
 /*
@@ -317,6 +328,13 @@ struct vmm_pci_device_ops {
 	 * masks), e.g. to react to MSI/MSI-X capability changes. */
 	void (*config_written)(struct vmm_pci_device *pdev, uint32_t offset,
 			       uint32_t size);
+	/* A device whose config space is partly elsewhere (a passed-through
+	 * function) takes every checked access here; it serves its emulated
+	 * bytes through vmm_pci_config_*_emulated. */
+	uint32_t (*config_read)(struct vmm_pci_device *pdev, uint32_t offset,
+				uint32_t size);
+	void (*config_write)(struct vmm_pci_device *pdev, uint32_t offset,
+			     uint32_t size, uint32_t value);
 };
 
 struct vmm_pci_bar {
@@ -356,6 +374,12 @@ uint32_t vmm_pci_config_read(struct vmm_pci_device *pdev, uint32_t offset,
 			     uint32_t size);
 int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 			 uint32_t size, uint32_t value);
+/* The generic model alone (masks, BAR mapping, config_written), without the
+ * config_read/config_write override; access already checked. */
+uint32_t vmm_pci_config_read_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				      uint32_t size);
+void vmm_pci_config_write_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				   uint32_t size, uint32_t value);
 
 /* ===== pci_host.c: the PCIe host bridge (bus 0) ============================ */
 #define VMM_PCI_SLOTS 32
@@ -389,6 +413,10 @@ int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *cons
 /* Unplugs a function added above (config cycles to it then read all-ones);
  * the caller has already unmapped its BARs. */
 void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* The GSI that INTx pin (0 = INTA) of a slot is wired to: IOAPIC pins
+ * 16-23, rotating with the slot as the swizzle of a real board does; the
+ * DSDT's _PRT announces the same table (acpi.c). */
+uint32_t vmm_pci_intx_gsi(unsigned slot, unsigned pin);
 extern const struct vmm_device_ops vmm_pci_host_cfg_ops;   /* port 0xCF8 */
 extern const struct vmm_device_ops vmm_pci_host_ecam_ops;
 
