@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "common.h"
 #include "vmm.h"
+#include "run_managed.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,11 +35,17 @@ static void usage(FILE *f)
 		"  --console KIND      stdio (default), pty (prints the pty's path) or a\n"
 		"                      file PATH that receives the guest's output\n"
 		"  --hide-hypervisor   no hypervisor CPUID bit or KVM leaves\n"
+		"  --control PATH      a control socket (docs/control.md): status, pause,\n"
+		"                      resume, shutdown, stop, reboot, console; a guest\n"
+		"                      reset then reboots the guest instead of exiting\n"
+		"  --console-log PATH  with --control: append the console output here\n"
 		"  -h, --help          this text\n",
 		DEFAULT_CMDLINE, DEFAULT_MEMORY);
 }
 
 static struct vmm_vm *running_vm;
+/* --control, --console-log: the managed path (cli/run_managed.c). */
+static const char *control_path, *console_log_path;
 
 static void on_signal(int sig)
 {
@@ -58,6 +65,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		{ "hugepages", no_argument, NULL, 'H' },
 		{ "console", required_argument, NULL, 'C' },
 		{ "hide-hypervisor", no_argument, NULL, 'x' },
+		{ "control", required_argument, NULL, 'S' },
+		{ "console-log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -76,6 +85,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		case 'H': cfg->hugepages = true; break;
 		case 'x': cfg->hide_hypervisor = true; break;
 		case 'm': memory = optarg; break;
+		case 'S': control_path = optarg; break;
+		case 'L': console_log_path = optarg; break;
 		case 'n':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65535) {
 				log_error("--cpus '%s': give a whole number from 1 to KVM's limit", optarg);
@@ -104,6 +115,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 	if (optind < argc) {
 		log_error("unexpected argument '%s' (passvm run --help lists the options)",
 			  argv[optind]);
+		return -EINVAL;
+	}
+	if (console_log_path && !control_path) {
+		log_error("--console-log needs --control (passvm run --help)");
 		return -EINVAL;
 	}
 	if (!cfg->kernel_path) {
@@ -206,6 +221,8 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 
 	static struct vmm_vm vm;
+	if (control_path)
+		return run_managed(&vm, &cfg, control_path, console_log_path, report_create_error);
 	r = vmm_vm_create(&vm, &cfg);
 	if (r < 0) {
 		report_create_error(&vm, &cfg, r);
