@@ -338,6 +338,7 @@ struct vmm_pci_device {
 	const struct vmm_pci_device_ops *ops;
 	void *opaque;
 	int slot;                           /* device number on bus 0, -1 unplugged */
+	int function;                       /* 0-7 within the slot */
 };
 
 void vmm_pci_device_init(struct vmm_pci_device *pdev, uint16_t vendor,
@@ -360,10 +361,11 @@ int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 
 /* ===== pci_host.c: the PCIe host bridge (bus 0) ============================ */
 #define VMM_PCI_SLOTS 32
+#define VMM_PCI_FUNCTIONS 8
 
 struct vmm_pci_host {
 	struct vmm_pci_device bridge;         /* 00:00.0 */
-	struct vmm_pci_device *slots[VMM_PCI_SLOTS];
+	struct vmm_pci_device *slots[VMM_PCI_SLOTS][VMM_PCI_FUNCTIONS];
 	pthread_mutex_t lock;                 /* config accesses, slots */
 	uint32_t cf8;                         /* CONFIG_ADDRESS */
 	uint64_t mmio32_next;                 /* BAR allocation cursors */
@@ -378,6 +380,17 @@ void vmm_pci_host_destroy(struct vmm_pci_host *host);
 /* Plugs a function in a free slot and gives its BARs addresses (as firmware
  * would). Returns the slot, -ENOSPC when full or the window is exhausted. */
 int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* Plugs up to 8 functions into one free slot: fns[i] becomes function i
+ * (NULL leaves a gap; function 0 must exist, PCI 3.0 6.2.1). Function 0's
+ * header type gets the multi-function bit when any other function is there,
+ * and loses it otherwise, so a guest scans exactly what is plugged (a GPU and
+ * its HDMI audio function stay one device 0000:00:NN.0/.1, as the GPU driver
+ * expects). Returns the slot; -EINVAL, -ENOSPC; on error nothing is plugged. */
+int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *const *fns,
+			  unsigned count);
+/* Unplugs a function added above (config cycles to it then read all-ones);
+ * the caller has already unmapped its BARs. */
+void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
 extern const struct vmm_device_ops vmm_pci_host_cfg_ops;   /* port 0xCF8 */
 extern const struct vmm_device_ops vmm_pci_host_ecam_ops;
 
