@@ -254,8 +254,8 @@ static struct virtio_blk *make(bool readonly, bool direct, unsigned queues, cons
 		return NULL;
 	/* The newest device is in the highest used slot. */
 	for (int s = VMM_PCI_SLOTS - 1; s > 0; s--)
-		if (host.slots[s]) {
-			bar0 = host.slots[s]->bars[0].mapped_addr;
+		if (host.slots[s][0]) {
+			bar0 = host.slots[s][0]->bars[0].mapped_addr;
 			break;
 		}
 	return blk;
@@ -341,8 +341,8 @@ static void test_device(void)
 	} else {
 		CHECK_EQ_INT(r, 0);
 		for (int s = VMM_PCI_SLOTS - 1; s > 0; s--)
-			if (host.slots[s]) {
-				bar0 = host.slots[s]->bars[0].mapped_addr;
+			if (host.slots[s][0]) {
+				bar0 = host.slots[s][0]->bars[0].mapped_addr;
 				break;
 			}
 		driver_start(1);
