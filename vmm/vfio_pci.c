@@ -173,9 +173,11 @@ void vmm_vfio_build_config(const uint8_t *raw, size_t len, uint8_t *cfg, uint8_t
 	/* Standard list: at most 48 capabilities fit in 192 bytes. */
 	uint8_t kept[48];
 	unsigned nkept = 0;
+	bool seen[0x100 / 4] = { false };  /* a list that loops ends there */
 	uint8_t ptr = (raw[0x06] & STATUS_CAP_LIST) ? raw[CFG_CAP_PTR] & 0xfc : 0;
 	for (unsigned guard = 0; ptr >= 0x40 && guard < 48 && (size_t)ptr + 2 <= len &&
-	     ptr + 2 <= 0x100; guard++) {
+	     ptr + 2 <= 0x100 && !seen[ptr / 4]; guard++) {
+		seen[ptr / 4] = true;
 		uint8_t id = raw[ptr];
 		enum vmm_vfio_cap_action a = vmm_vfio_cap_action(id, NULL);
 		if (id == CAP_ID_MSIX && !caps->msix) {
@@ -221,9 +223,12 @@ void vmm_vfio_build_config(const uint8_t *raw, size_t len, uint8_t *cfg, uint8_t
 		return;
 	}
 	uint16_t ext[960];
+	bool ext_seen[960] = { false };
 	unsigned next = 0;
 	uint16_t off = 0x100;
-	for (unsigned guard = 0; off >= 0x100 && off + 4u <= len && guard < 960; guard++) {
+	for (unsigned guard = 0; off >= 0x100 && off + 4u <= len && guard < 960 &&
+	     !ext_seen[(off - 0x100) / 4]; guard++) {
+		ext_seen[(off - 0x100) / 4] = true;
 		uint32_t h = get32(raw + off);
 		if (h == 0 || h == 0xffffffff)
 			break;
