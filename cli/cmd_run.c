@@ -404,6 +404,12 @@ int cmd_run(int argc, char **argv)
 			vmm_vm_destroy(&vm);
 			goto out;
 		}
+		for (size_t i = 0; i < pt.count; i++) {
+			char line[384];
+			vmm_vfio_pci_describe(pt.devs[i], line, sizeof(line));
+			log_info("passing through %s", line);
+		}
+		log_info("guest RAM mapped for device DMA in %.2f s", pt.dma_map_s);
 	}
 
 	running_vm = &vm;

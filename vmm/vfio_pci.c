@@ -1047,3 +1047,25 @@ uint64_t vmm_vfio_pci_guest_errors(const struct vmm_vfio_pci *d)
 {
 	return __atomic_load_n(&d->guest_errors, __ATOMIC_RELAXED);
 }
+
+void vmm_vfio_pci_describe(const struct vmm_vfio_pci *d, char *buf, size_t size)
+{
+	uint64_t mapped = 0;
+	unsigned areas = 0, bars = 0;
+	for (unsigned i = 0; i < VMM_PCI_BARS; i++) {
+		if (!d->bars[i].size)
+			continue;
+		bars++;
+		for (unsigned k = 0; k < d->bars[i].nareas; k++) {
+			areas++;
+			mapped += d->bars[i].areas[k].a.size;
+		}
+	}
+	char bdf[PCI_ADDR_STRLEN];
+	pci_addr_format(&d->addr, bdf);
+	snprintf(buf, size, "%s as 00:%02x.%x: %u BARs, %u areas (%llu KiB) mapped into the guest, "
+		 "the rest trapped; %s%s%s; ROM %llu KiB", bdf, (unsigned)d->pdev.slot,
+		 (unsigned)d->pdev.function, bars, areas, (unsigned long long)(mapped >> 10),
+		 d->has_msix ? "MSI-X, " : "", d->caps.msi ? "MSI, " : "",
+		 d->intx_pin ? "INTx" : "no INTx", (unsigned long long)(d->rom_size >> 10));
+}
