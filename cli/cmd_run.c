@@ -461,8 +461,17 @@ static int passthrough_plug(struct vmm_vm *vm, void *ctx)
 	struct passthrough_hook *h = ctx;
 	memset(&h->pt, 0, sizeof(h->pt));
 	h->why[0] = '\0';
-	return vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
-				     sizeof(h->why));
+	int r = vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
+				      sizeof(h->why));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < h->pt.count; i++) {
+		char line[384];
+		vmm_vfio_pci_describe(h->pt.devs[i], line, sizeof(line));
+		log_info("passing through %s", line);
+	}
+	log_info("guest RAM mapped for device DMA in %.2f s", h->pt.dma_map_s);
+	return 0;
 }
 
 static void passthrough_unplug(struct vmm_vm *vm, void *ctx)
