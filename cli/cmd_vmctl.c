@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -319,6 +320,20 @@ static void become_vmm(int run_dirfd, const char *pidname, const char *logname,
 		err = errno;
 	if (!err && (dup2(nul, 0) < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0))
 		err = errno;
+	if (nul > 2)
+		close(nul);
+	if (lfd > 2)
+		close(lfd);
+	/* Nothing the caller had open leaks into the VMM but the pid file
+	 * (whose flock must live as long as it). */
+	if (!err && pfd > 3)
+		close_range(3, (unsigned)pfd - 1, CLOSE_RANGE_CLOEXEC);
+	if (!err)
+		close_range((unsigned)pfd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* A daemon keeps no directory busy and creates private files. */
+	if (!err && chdir("/") < 0)
+		err = errno;
+	umask(077);
 	if (!err) {
 		/* pfd stays open without FD_CLOEXEC: the flock is held by the
 		 * VMM until it exits. */
