@@ -36,6 +36,9 @@ for e in /sys/class/input/event*; do
 	grep -q "Power Button" "$e/device/name" 2>/dev/null && ev=/dev/input/${e##*/}
 done
 echo "VMS-POWER-BUTTON=${ev:-none}"
+# passvm's DSDT (with GED0 and PWRB) must load without complaints.
+dmesg | grep -iE 'ACPI (Error|Exception|Warning|BIOS Error)|\[Firmware Bug\]' | sed 's/^/VMS-ACPI-BAD /'
+dmesg | grep -iE 'ACPI0013|ged|Power Button' | sed 's/^/VMS-ACPI-INFO /'
 if [ -n "$ev" ]; then
 	# One struct input_event is 24 bytes on x86-64; evdev refuses shorter reads.
 	(dd if="$ev" of=/dev/null bs=24 count=1 2>/dev/null; echo "VMS-POWER-PRESSED"; sync; poweroff -f) &
@@ -115,7 +118,7 @@ t0=\$(date +%s)
 \$P list | sed 's/^/LIST1 /'
 waitfor 101 VMS-READY 240; echo "READY 101 rc=\$? after \$((\$(date +%s) - t0)) s"
 waitfor 102 VMS-READY 240; echo "READY 102 rc=\$? after \$((\$(date +%s) - t0)) s"
-grep -h VMS-POWER-BUTTON \$PASSVM_RUN_DIR/10[12]/console.log | sed 's/^/GUEST /'
+grep -h -E 'VMS-POWER-BUTTON|VMS-ACPI' \$PASSVM_RUN_DIR/10[12]/console.log | sed 's/^/GUEST /'
 python3 "$tmp/term.py" "\$P" 101
 # malformed options and config lines: one line each, nothing changed
 before=\$(cat \$PASSVM_CONFIG_DIR/*.conf | md5sum)
@@ -168,6 +171,7 @@ expect '^LIST1 +102 l2-102 +running +192 .* [1-9][0-9]*$' "list shows 102 runnin
 expect '^READY 101 rc=0' "101 booted to its init"
 expect '^READY 102 rc=0' "102 booted to its init"
 expect '^GUEST VMS-POWER-BUTTON=/dev/input/event' "the guest has an ACPI power button input device"
+grep -q 'VMS-ACPI-BAD' <<<"$out" && { echo "FAIL: ACPI errors in the guest's dmesg"; fail=1; }
 expect '^TERM ready=1$' "terminal replays the boot output"
 expect '^TERM typed=1$' "a command typed through the terminal runs"
 expect '^TERM detached=1 rc=0$' "Ctrl+O detaches, exit 0"
