@@ -22,6 +22,14 @@
 #define HOST_BRIDGE_DEVICE 0x0008
 #define HOST_BRIDGE_CLASS 0x060000
 
+#define PCI_INTX_GSI_BASE 16
+#define PCI_INTX_GSIS 8
+
+uint32_t vmm_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS;
+}
+
 static const struct vmm_pci_device_ops bridge_ops = { .name = "host-bridge" };
 
 #define PCI_HEADER_TYPE 0x0e
@@ -285,6 +293,6 @@ void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
 	    pdev->function < VMM_PCI_FUNCTIONS &&
 	    host->slots[pdev->slot][pdev->function] == pdev)
 		host->slots[pdev->slot][pdev->function] = NULL;
+	pdev->slot = -1;
 	pthread_mutex_unlock(&host->lock);
 }
-

@@ -293,6 +293,17 @@ static void undo_devices(struct vmm_vm *vm)
 	vmm_bus_destroy(&vm->pio);
 }
 
+static int phase_extra(struct vmm_vm *vm)
+{
+	return vm->cfg.plug_extra ? vm->cfg.plug_extra(vm, vm->cfg.extra_ctx) : 0;
+}
+
+static void undo_extra(struct vmm_vm *vm)
+{
+	if (vm->cfg.unplug_extra)
+		vm->cfg.unplug_extra(vm, vm->cfg.extra_ctx);
+}
+
 static int phase_vcpus(struct vmm_vm *vm)
 {
 	return vmm_vcpus_create(vm);
@@ -308,6 +319,7 @@ static const struct {
 	{ "allocate guest memory", phase_memory, undo_memory },
 	{ "load the guest", phase_load, undo_nothing },
 	{ "create devices", phase_devices, undo_devices },
+	{ VMM_PHASE_EXTRA, phase_extra, undo_extra },
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };
 

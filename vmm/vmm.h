@@ -46,10 +46,13 @@ int kvm_system_check_required(const struct kvm_system *kvm, const char **missing
 /* KVM_GET_SUPPORTED_CPUID into a malloc'ed table; caller frees. */
 int kvm_system_supported_cpuid(const struct kvm_system *kvm, struct kvm_cpuid2 **out);
 
+#define KVM_VM_SLOT_WORDS 8  /* 512 memory slots tracked */
+
 struct kvm_vm {
 	int fd;
 	const struct kvm_system *kvm;
-	uint32_t slots_used;
+	uint32_t slots_used;                    /* high-water mark */
+	uint64_t slots_free[KVM_VM_SLOT_WORDS]; /* removed slots below it */
 };
 
 int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm);
@@ -57,6 +60,9 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 /* Maps host memory at guest-physical gpa as the next free memory slot. */
 int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, void *host,
 		      uint64_t size_bytes, uint32_t *slot_out);
+/* Deletes a slot (a passed-through BAR that the guest moved or disabled);
+ * the slot number is reused by the next kvm_vm_add_memory. */
+int kvm_vm_remove_memory(struct kvm_vm *vm, uint32_t slot);
 /* ioctl on the VM fd: its non-negative result, or -errno. */
 int kvm_vm_ioctl(const struct kvm_vm *vm, unsigned long request, void *arg);
 
@@ -261,6 +267,11 @@ int vmm_irqchip_add_msi_route(struct vmm_irqchip *chip, uint64_t addr, uint32_t 
 int vmm_irqchip_update_msi_route(struct vmm_irqchip *chip, uint32_t gsi,
 				 uint64_t addr, uint32_t data);
 int vmm_irqchip_irqfd(struct vmm_irqchip *chip, int eventfd, uint32_t gsi, bool assign);
+/* A level-triggered irqfd on an IOAPIC GSI: KVM asserts the line when
+ * eventfd fires and signals resample_fd at the guest's EOI (a passed-through
+ * INTx: vfio-pci unmasks the host line on it). */
+int vmm_irqchip_irqfd_resample(struct vmm_irqchip *chip, int eventfd, int resample_fd,
+			       uint32_t gsi, bool assign);
 
 /* ===== bus.c: port I/O and MMIO dispatch ================================== */
 /*
@@ -319,6 +330,13 @@ struct vmm_pci_device_ops {
 	 * masks), e.g. to react to MSI/MSI-X capability changes. */
 	void (*config_written)(struct vmm_pci_device *pdev, uint32_t offset,
 			       uint32_t size);
+	/* A device whose config space is partly elsewhere (a passed-through
+	 * function) takes every checked access here; it serves its emulated
+	 * bytes through vmm_pci_config_*_emulated. */
+	uint32_t (*config_read)(struct vmm_pci_device *pdev, uint32_t offset,
+				uint32_t size);
+	void (*config_write)(struct vmm_pci_device *pdev, uint32_t offset,
+			     uint32_t size, uint32_t value);
 };
 
 struct vmm_pci_bar {
@@ -358,6 +376,12 @@ uint32_t vmm_pci_config_read(struct vmm_pci_device *pdev, uint32_t offset,
 			     uint32_t size);
 int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 			 uint32_t size, uint32_t value);
+/* The generic model alone (masks, BAR mapping, config_written), without the
+ * config_read/config_write override; access already checked. */
+uint32_t vmm_pci_config_read_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				      uint32_t size);
+void vmm_pci_config_write_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				   uint32_t size, uint32_t value);
 
 /* ===== pci_host.c: the PCIe host bridge (bus 0) ============================ */
 #define VMM_PCI_SLOTS 32
@@ -391,6 +415,10 @@ int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *cons
 /* Unplugs a function added above (config cycles to it then read all-ones);
  * the caller has already unmapped its BARs. */
 void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* The GSI that INTx pin (0 = INTA) of a slot is wired to: IOAPIC pins
+ * 16-23, rotating with the slot as the swizzle of a real board does; the
+ * DSDT's _PRT announces the same table (acpi.c). */
+uint32_t vmm_pci_intx_gsi(unsigned slot, unsigned pin);
 extern const struct vmm_device_ops vmm_pci_host_cfg_ops;   /* port 0xCF8 */
 extern const struct vmm_device_ops vmm_pci_host_ecam_ops;
 
@@ -473,6 +501,8 @@ uint8_t vmm_acpi_checksum(const void *data, size_t len);
 enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE,
 		       VMM_CONSOLE_FDS /* console_fd_in/out, owned by the caller */ };
 
+struct vmm_vm;
+
 struct vmm_config {
 	const char *kernel_path;
 	const char *initrd_path;   /* may be NULL */
@@ -484,6 +514,13 @@ struct vmm_config {
 	enum vmm_console_kind console;
 	const char *console_path;  /* VMM_CONSOLE_FILE */
 	int console_fd_in, console_fd_out; /* VMM_CONSOLE_FDS (vmm/control.h) */
+	/* Devices the caller plugs itself, as the phase before the vCPUs are
+	 * created, undone with the VM; a VM rebuilt after a guest reset runs
+	 * them again. cli/ wires passed-through devices here (vmm/passthrough.c
+	 * links vfio/, which the core of vmm/ must not). NULL: none. */
+	int (*plug_extra)(struct vmm_vm *vm, void *ctx);
+	void (*unplug_extra)(struct vmm_vm *vm, void *ctx);
+	void *extra_ctx;
 };
 
 /* Why a VM stopped; vmm_vm_run's outcome. */
@@ -534,6 +571,8 @@ struct vmm_vm {
 	struct termios saved_termios;
 };
 
+/* failed_phase when vmm_config.plug_extra failed. */
+#define VMM_PHASE_EXTRA "plug the caller's devices"
 /* Builds the machine phase by phase; on failure undoes what was done and
  * sets failed_phase ("open /dev/kvm", "load kernel", ...). */
 int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg);
