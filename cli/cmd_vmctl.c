@@ -50,15 +50,15 @@ int cmd_terminal(int argc, char **argv);
 
 /* Which stored keys `passvm run` can express yet. A config that uses one it
  * cannot is refused by start with one line rather than started without the
- * device. (--disk, --net and --device vfio= are being added to passvm run;
- * each flips here when it lands.) */
+ * device. (--disk and --net are being added to passvm run; each flips here
+ * when it lands, with its mapping in build_argv.) */
 static const struct {
 	const char *kind;       /* "disk", "net", "hostpci" */
 	const char *run_option; /* NULL: passvm run has none yet */
 } device_options[] = {
 	{ "disk", NULL },
 	{ "net", NULL },
-	{ "hostpci", NULL },
+	{ "hostpci", "--device" },
 };
 
 static long long now_ms(void)
@@ -266,9 +266,10 @@ static int refuse_taken_devices(struct vmctx *c)
 }
 
 struct argv_buf {
-	char *v[32];
+	char *v[24 + 2 * VMS_MAX_DEV];
 	int n;
-	char text[3][24];
+	char text[2][24];
+	char device[VMS_MAX_DEV][64];
 };
 
 static int build_argv(struct vmctx *c, const char *self, const char *sock, const char *log,
@@ -294,6 +295,19 @@ static int build_argv(struct vmctx *c, const char *self, const char *sock, const
 	snprintf(b->text[1], sizeof(b->text[1]), "%lluM", (unsigned long long)conf->memory_mib);
 	b->v[b->n++] = "--memory";
 	b->v[b->n++] = b->text[1];
+	/* hostpciN BDF,fallback=F -> --device vfio=BDF,fallback=F: passvm run
+	 * binds the device's group to vfio-pci (journaled) and gives it back at
+	 * exit; after a crash the journal does (vmctl_vm_state). */
+	for (unsigned i = 0; i < VMS_MAX_DEV; i++) {
+		if (!conf->hostpci[i].set)
+			continue;
+		char bdf[PCI_ADDR_STRLEN];
+		pci_addr_format(&conf->hostpci[i].addr, bdf);
+		snprintf(b->device[i], sizeof(b->device[i]), "vfio=%s,fallback=%s", bdf,
+			 conf->hostpci[i].fallback == VMS_FALLBACK_AUTO ? "auto" : "none");
+		b->v[b->n++] = "--device";
+		b->v[b->n++] = b->device[i];
+	}
 	b->v[b->n++] = "--control";
 	b->v[b->n++] = (char *)sock;
 	b->v[b->n++] = "--console-log";

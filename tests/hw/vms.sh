@@ -7,9 +7,12 @@
 # detaches; `shutdown` presses the ACPI power button (GED + PNP0C0C), the
 # guest's init powers off on KEY_POWER, list shows stopped; `reboot`
 # restarts the other guest in the same process (it boots a second time,
-# reboots: 1); `stop` ends it; a VM killed with SIGKILL reads stopped and
-# its run files are cleaned; malformed options and config lines give one
-# line and change nothing. Usage: vms.sh PASSVM
+# reboots: 1); `stop` ends it; a VM with the e1000e as hostpci0 runs with
+# it on vfio-pci, a second VM with the same hostpci0 is refused naming the
+# first, and killed with SIGKILL the first reads stopped, its run files are
+# cleaned and its NIC is back on e1000e; malformed options and config lines
+# give one line and change nothing. Topology: intel (VT-d, e1000e).
+# Usage: vms.sh PASSVM
 set -uo pipefail
 here=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 passvm=$(readlink -f "${1:?usage: vms.sh PASSVM}")
@@ -148,14 +151,34 @@ echo "PID102 before=\$pid102 after=\$(\$P list | awk '\$1 == 102 { print \$6 }')
 \$P resume 102; echo "RESUME rc=\$?"
 \$P stop 102; echo "STOP 102 rc=\$?"
 \$P list | sed 's/^/LIST4 /'
-# SIGKILL: a dead VMM reads stopped; its pid file and socket are cleaned
-\$P start 101; echo "START2 101 rc=\$?"
-kpid=\$(\$P list | awk '\$1 == 101 { print \$6 }')
-kill -9 "\$kpid"; sleep 0.5
-\$P list | sed 's/^/LIST5 /'
-ls \$PASSVM_RUN_DIR/101 | tr '\n' ' ' | sed 's/^/RUNFILES /'; echo
+# hostpci0: the e1000e (00:02.0) passed through to VM 103; VM 104 with the
+# same device is refused while 103 runs. Then SIGKILL: a dead VMM reads
+# stopped, its pid file and socket are cleaned, and list gives the device
+# back to e1000e through the VFIO journal.
+nic=0000:00:02.0
+drv() { basename "\$(readlink /sys/bus/pci/devices/\$nic/driver 2>/dev/null)" 2>/dev/null || echo none; }
+echo "NIC before=\$(drv)"
+for id in 103 104; do
+	\$P create \$id --name pt-\$id --memory 192 --cores 1 --kernel "\$k" --initrd "$tmp/l2.gz" \
+		--cmdline "console=ttyS0 panic=-1 quiet" --hostpci0 \$nic || echo "CREATE-FAILED \$id"
+done
+\$P start 103; echo "START 103 rc=\$?"
+echo "NIC running=\$(drv)"
+\$P start 104 2>&1 | sed 's/^/PT104 /'
+kpid=\$(\$P list | awk '\$1 == 103 { print \$6 }')
+kill -9 "\$kpid"
+# The first list that finds 103 dead cleans up and gives the NIC back.
+for i in \$(seq 50); do
+	l5=\$(\$P list 2>&1)
+	grep -qE '^ +103 .*stopped' <<<"\$l5" && break
+	sleep 0.2
+done
+echo "\$l5" | sed 's/^/LIST5 /'
+echo "NIC after=\$(drv)"
+ls \$PASSVM_RUN_DIR/103 | tr '\n' ' ' | sed 's/^/RUNFILES /'; echo
+tail -3 \$PASSVM_RUN_DIR/103/passvm.log | sed 's/^/LOG103 /'
 HOST
-out=$("$lab" run noiommu --mem 2048 --modules kvm_amd --timeout 1200 -- bash "$tmp/host.sh" 2>&1)
+out=$("$lab" run intel --mem 3072 --modules "kvm_amd vfio-pci" --timeout 1500 -- bash "$tmp/host.sh" 2>&1)
 rc=$?
 echo "$out"
 [ $rc = 0 ] || { echo "FAIL: the lab run failed (status $rc)"; exit 1; }
@@ -197,7 +220,13 @@ expect '^RESUME rc=0$' "resume"
 expect '^STOP 102 rc=0$' "stop 102"
 expect '^LIST4 +101 .*stopped +192 .* 0$' "list shows 101 stopped after shutdown"
 expect '^LIST4 +102 .*stopped +192 .* 0$' "list shows 102 stopped after stop"
-expect '^START2 101 rc=0$' "101 starts again"
-expect '^LIST5 +101 .*stopped +192 .* 0$' "a VM killed with SIGKILL reads stopped"
+expect '^NIC before=e1000e$' "the NIC starts on e1000e"
+expect '^START 103 rc=0$' "103 starts with the NIC passed through"
+expect '^NIC running=vfio-pci$' "the NIC is on vfio-pci while 103 runs"
+expect "^PT104 passvm: error: start 104: device 0000:00:02.0 is in use by VM 103 " "a second VM with the same hostpci0 is refused, naming the first"
+[ "$(grep -c '^PT104 ' <<<"$out")" = 1 ] || { echo "FAIL: the refusal must be one line"; fail=1; }
+expect '^LIST5 +103 .*stopped +192 .* 0$' "a VM killed with SIGKILL reads stopped"
+expect '^LIST5 passvm: VM 103 had died: 0000:00:02.0 is back on e1000e' "list gives the dead VM's device back"
+expect '^NIC after=e1000e$' "the NIC is back on e1000e"
 grep -E '^RUNFILES ' <<<"$out" | grep -qE ' (pid|control) ' && { echo "FAIL: the killed VM's pid file or socket was not cleaned"; fail=1; }
 exit $fail
