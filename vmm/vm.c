@@ -5,6 +5,7 @@
  * leaves nothing behind (no console file, no terminal mode change).
  */
 #include "vmm.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -297,6 +298,7 @@ static const struct {
 	{ "allocate guest memory", phase_memory, undo_memory },
 	{ "load the guest", phase_load, undo_nothing },
 	{ "create devices", phase_devices, undo_devices },
+	{ "set up networks", vmm_vm_net_setup, vmm_vm_net_teardown },
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };
 

@@ -450,6 +450,8 @@ uint8_t vmm_acpi_checksum(const void *data, size_t len);
 
 /* ===== vm.c and vcpu.c: the machine ======================================== */
 enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE };
+struct vmm_net_config;   /* net.h */
+struct vmm_vm_net;       /* net.h: the VM's network interfaces */
 
 struct vmm_config {
 	const char *kernel_path;
@@ -461,6 +463,8 @@ struct vmm_config {
 	bool hide_hypervisor;
 	enum vmm_console_kind console;
 	const char *console_path;  /* VMM_CONSOLE_FILE */
+	const struct vmm_net_config *nets;  /* --net, in order (net.h) */
+	unsigned nr_nets;
 };
 
 /* Why a VM stopped; vmm_vm_run's outcome. */
@@ -495,6 +499,8 @@ struct vmm_vm {
 	unsigned phases_done;
 	const char *failed_phase;   /* set when vmm_vm_create fails */
 	const char *failed_detail;  /* e.g. the missing KVM capability */
+	unsigned failed_index;      /* which --net failed, in its phase */
+	struct vmm_vm_net *net;     /* net.h, vm_net.c */
 	/* stop */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
