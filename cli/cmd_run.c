@@ -3,12 +3,16 @@
 #include "cli.h"
 #include "common.h"
 #include "net.h"
+#include "run_devices.h"
 #include "vmm.h"
+#include "virtio.h"
+#include "run_managed.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_MEMORY "512M"
@@ -35,25 +39,151 @@ static void usage(FILE *f)
 		"  --console KIND      stdio (default), pty (prints the pty's path) or a\n"
 		"                      file PATH that receives the guest's output\n"
 		"  --hide-hypervisor   no hypervisor CPUID bit or KVM leaves\n"
+		"  --disk PATH[,readonly][,direct][,serial=S][,queues=N]\n"
+		"                      a virtio-blk disk on a raw image file or block\n"
+		"                      device (repeatable): readonly refuses the guest's\n"
+		"                      writes, direct bypasses the host page cache\n"
+		"                      (O_DIRECT), serial is what the guest reads as its\n"
+		"                      ID (at most 20 bytes), queues 1-%d (one host thread\n"
+		"                      and io_uring each)\n"
+		"  --rng               a virtio-rng device fed by the host's getrandom()\n"
+		"  --device vfio=BDF[,fallback=auto|none][,rom=off|FILE][,hide-hypervisor]\n"
+		"                      pass a host PCI function through (repeatable). Its\n"
+		"                      whole IOMMU group goes to vfio-pci for the VM's life\n"
+		"                      and back to its drivers at exit; fallback=auto gives\n"
+		"                      the guest virtio-net/-blk on the host's driver when\n"
+		"                      it cannot be passed through; rom= the expansion ROM\n"
+		"  --dry-run           print what would happen to each --device; change nothing\n"
+		"  --control PATH      a control socket (docs/control.md): status, pause,\n"
+		"                      resume, shutdown, stop, reboot, console; a guest\n"
+		"                      reset then reboots the guest instead of exiting\n"
+		"  --console-log PATH  with --control: append the console output here\n"
 		"  --net SPEC          a virtio-net interface (repeatable, up to %d):\n"
 		"                      virtio,bridge=BR[,tag=N][,mac=MAC][,queues=N]: a new tap\n"
 		"                        on bridge BR (on VLAN N: the bridge must filter VLANs)\n"
 		"                      tap=NAME[,mac=MAC][,queues=N]: an existing tap, as it is\n"
 		"  -h, --help          this text\n",
-		DEFAULT_CMDLINE, DEFAULT_MEMORY, VMM_NET_MAX_IFS);
+		DEFAULT_CMDLINE, DEFAULT_MEMORY, VIRTIO_BLK_MAX_QUEUES, VMM_NET_MAX_IFS);
 }
 
 static struct vmm_vm *running_vm;
+static volatile sig_atomic_t interrupted;
+/* --control, --console-log: the managed path (cli/run_managed.c). */
+static const char *control_path, *console_log_path;
 static struct vmm_net_config nets[VMM_NET_MAX_IFS];
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	interrupted = 1;
 	if (running_vm)
 		running_vm->interrupt_requested = 1;
 }
 
-static int parse_args(int argc, char **argv, struct vmm_config *cfg)
+#define MAX_DISKS 16
+
+struct disk_args {
+	struct virtio_blk_config disks[MAX_DISKS];
+	char *specs[MAX_DISKS];     /* strdup'ed, cut at the commas */
+	unsigned n;
+};
+
+static void disk_args_free(struct disk_args *d)
+{
+	for (unsigned i = 0; i < d->n; i++)
+		free(d->specs[i]);
+	d->n = 0;
+}
+
+/* PATH[,readonly][,direct][,serial=S][,queues=N]: one line on error. */
+static int parse_disk(const char *spec, struct disk_args *d)
+{
+	if (d->n == MAX_DISKS) {
+		log_error("--disk '%s': at most %d disks", spec, MAX_DISKS);
+		return -E2BIG;
+	}
+	char *copy = strdup(spec);
+	if (!copy)
+		return log_error_errno(-ENOMEM, "--disk");
+	struct virtio_blk_config *c = &d->disks[d->n];
+	*c = (struct virtio_blk_config){ .queues = 1 };
+	bool seen_ro = false, seen_direct = false, seen_queues = false;
+	char *save = NULL, *tok = strtok_r(copy, ",", &save);
+	int r = 0;
+	if (!tok || spec[0] == ',') {
+		log_error("--disk '%s': give the image first: --disk PATH[,readonly][,direct]"
+			  "[,serial=S][,queues=N]", spec);
+		r = -EINVAL;
+		goto out;
+	}
+	c->path = tok;
+	while (r == 0 && (tok = strtok_r(NULL, ",", &save))) {
+		bool *seen = NULL;
+		uint64_t v;
+		if (strcmp(tok, "readonly") == 0) {
+			seen = &seen_ro;
+			c->readonly = true;
+		} else if (strcmp(tok, "direct") == 0) {
+			seen = &seen_direct;
+			c->direct = true;
+		} else if (strncmp(tok, "serial=", 7) == 0) {
+			if (c->serial) {
+				log_error("--disk '%s': serial given twice", spec);
+				r = -EINVAL;
+			} else if (strlen(tok + 7) == 0 || strlen(tok + 7) > VIRTIO_BLK_SERIAL_MAX) {
+				log_error("--disk '%s': serial must be 1 to %d bytes", spec,
+					  VIRTIO_BLK_SERIAL_MAX);
+				r = -EINVAL;
+			}
+			c->serial = tok + 7;
+		} else if (strncmp(tok, "queues=", 7) == 0) {
+			seen = &seen_queues;
+			if (parse_u64(tok + 7, &v) < 0 || v == 0 || v > VIRTIO_BLK_MAX_QUEUES) {
+				log_error("--disk '%s': queues must be a number from 1 to %d", spec,
+					  VIRTIO_BLK_MAX_QUEUES);
+				r = -EINVAL;
+			}
+			c->queues = (unsigned)v;
+		} else {
+			log_error("--disk '%s': unknown option '%s' (readonly, direct, serial=S, "
+				  "queues=N)", spec, tok);
+			r = -EINVAL;
+		}
+		if (r == 0 && seen && *seen) {
+			log_error("--disk '%s': '%.*s' given twice", spec,
+				  (int)strcspn(tok, "="), tok);
+			r = -EINVAL;
+		}
+		if (seen)
+			*seen = true;
+	}
+	for (unsigned i = 0; r == 0 && i < d->n; i++) {
+		if (strcmp(d->disks[i].path, c->path) == 0) {
+			/* Two devices on one image corrupt it (two page caches
+			 * with direct, two writers in any case). */
+			log_error("--disk %s given twice: one image, one disk", c->path);
+			r = -EINVAL;
+		}
+	}
+out:
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	d->specs[d->n++] = copy;
+	return 0;
+}
+
+/* --disk's parsed copies; freed by cmd_run on every way out. */
+static struct disk_args run_disks;
+
+struct run_args {
+	struct run_device_arg devices[RUN_DEVICES_MAX];
+	size_t ndevices;
+	bool dry_run;
+};
+
+static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_args *ra)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
@@ -64,6 +194,12 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		{ "hugepages", no_argument, NULL, 'H' },
 		{ "console", required_argument, NULL, 'C' },
 		{ "hide-hypervisor", no_argument, NULL, 'x' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "control", required_argument, NULL, 'S' },
+		{ "console-log", required_argument, NULL, 'L' },
+		{ "disk", required_argument, NULL, 'b' },
+		{ "rng", no_argument, NULL, 'r' },
 		{ "net", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -83,6 +219,31 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		case 'H': cfg->hugepages = true; break;
 		case 'x': cfg->hide_hypervisor = true; break;
 		case 'm': memory = optarg; break;
+		case 'D': ra->dry_run = true; break;
+		case 'S': control_path = optarg; break;
+		case 'L': console_log_path = optarg; break;
+		case 'r': cfg->rng = true; break;
+		case 'b':
+			if (parse_disk(optarg, &run_disks) < 0)
+				return -EINVAL;
+			break;
+		case 'd': {
+			const char *bad;
+			if (ra->ndevices == RUN_DEVICES_MAX) {
+				log_error("--device: at most %d devices per VM", RUN_DEVICES_MAX);
+				return -EINVAL;
+			}
+			if (run_device_parse(optarg, &ra->devices[ra->ndevices], &bad) < 0) {
+				log_error("--device '%s': cannot parse at '%s': expected "
+					  "vfio=BDF[,fallback=auto|none][,rom=off|FILE][,hide-hypervisor]",
+					  optarg, bad);
+				return -EINVAL;
+			}
+			if (ra->devices[ra->ndevices].hide_hypervisor)
+				cfg->hide_hypervisor = true;
+			ra->ndevices++;
+			break;
+		}
 		case 'n':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65535) {
 				log_error("--cpus '%s': give a whole number from 1 to KVM's limit", optarg);
@@ -122,12 +283,18 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 			return -EINVAL;
 		}
 	}
+	cfg->disks = run_disks.disks;
+	cfg->nr_disks = run_disks.n;
 	if (optind < argc) {
 		log_error("unexpected argument '%s' (passvm run --help lists the options)",
 			  argv[optind]);
 		return -EINVAL;
 	}
-	if (!cfg->kernel_path) {
+	if (console_log_path && !control_path) {
+		log_error("--console-log needs --control (passvm run --help)");
+		return -EINVAL;
+	}
+	if (!cfg->kernel_path && !ra->dry_run) {
 		log_error("--kernel PATH is required (passvm run --help)");
 		return -EINVAL;
 	}
@@ -193,6 +360,8 @@ static void report_net_error(const struct vmm_vm *vm, const struct vmm_config *c
 }
 
 /* One line for a VM that did not start: what, which object, why, what to do. */
+static void report_passthrough_error(const void *hook_ctx, int r);
+
 static void report_create_error(const struct vmm_vm *vm, const struct vmm_config *cfg,
 				int r)
 {
@@ -200,6 +369,8 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 	const char *detail = vm->failed_detail ? vm->failed_detail : "";
 	if (strcmp(phase, "set up networks") == 0) {
 		report_net_error(vm, cfg, r);
+	} else if (strcmp(phase, VMM_PHASE_EXTRA) == 0 && cfg->extra_ctx) {
+		report_passthrough_error(cfg->extra_ctx, r);
 	} else if (strcmp(phase, "open /dev/kvm") == 0) {
 		if (r == -ENOENT || r == -ENXIO || r == -ENODEV)
 			log_error("/dev/kvm not found: this host has no KVM (enable virtualization "
@@ -240,6 +411,18 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 		log_error_errno(r, "cannot load initrd %s", cfg->initrd_path);
 	} else if (strcmp(detail, "command line") == 0) {
 		log_error("--cmdline is longer than the kernel accepts");
+	} else if (strcmp(detail, "disk") == 0) {
+		const struct virtio_blk_config *d = &cfg->disks[vm->failed_disk];
+		if (r == -EINVAL)
+			log_error("--disk %s: not a regular file or block device with at least "
+				  "one 512-byte sector", d->path);
+		else if (r == -EROFS || r == -EACCES || r == -EPERM)
+			log_error_errno(r, "--disk %s: cannot open it for writing (add ,readonly "
+					"for a read-only disk)", d->path);
+		else if (r == -ENOSPC)
+			log_error("--disk %s: no free PCI slot or MMIO space left for it", d->path);
+		else
+			log_error_errno(r, "--disk %s: cannot open the image", d->path);
 	} else if (strcmp(detail, "console") == 0) {
 		log_error_errno(r, "cannot open the console %s",
 				cfg->console_path ? cfg->console_path : "pty");
@@ -248,26 +431,150 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 	}
 }
 
-int cmd_run(int argc, char **argv);
-int cmd_run(int argc, char **argv)
+/* Prints one line per device that does not go to the guest as asked. */
+static void report_plan(const struct run_plan *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct run_device_plan *d = &plan->dev[i];
+		if (d->decision == RUN_FALLBACK)
+			log_warn("%s: not passed through (%s); the guest gets %s instead",
+				 d->info.bdf, d->why_not, d->fallback_what);
+		else if (d->decision == RUN_REFUSE)
+			log_error("cannot pass through %s: %s; fallback: %s; nothing was changed",
+				  d->info.bdf, d->why_not, d->fallback_what);
+	}
+}
+
+/* Every group member the bind took, for vfio_restore. */
+static size_t bound_members(const struct run_plan *plan, struct pci_addr **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	if (!plan->have_bind)
+		return 0;
+	for (size_t g = 0; g < plan->bind.count; g++)
+		n += plan->bind.groups[g].count;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return 0;
+	n = 0;
+	for (size_t g = 0; g < plan->bind.count; g++)
+		for (size_t m = 0; m < plan->bind.groups[g].count; m++)
+			if (plan->bind.groups[g].members[m].action == VFIO_MEMBER_BIND)
+				(*out)[n++] = plan->bind.groups[g].members[m].info.addr;
+	return n;
+}
+
+/* Gives back what this run bound: on every way out but SIGKILL (which
+ * `passvm vfio restore` covers from the journal). */
+static int give_back(const struct vfio_host *host, const struct run_plan *plan)
+{
+	struct pci_addr *addrs;
+	size_t n = bound_members(plan, &addrs);
+	int r = 0;
+	if (n) {
+		struct vfio_restore_result *res = NULL;
+		size_t nres = 0;
+		r = vfio_restore(host, addrs, n, &res, &nres);
+		for (size_t i = 0; i < nres; i++)
+			if (res[i].err < 0)
+				log_error_errno(res[i].err, "cannot give %s back to %s (the journal "
+						"keeps it: run `passvm vfio restore`)", res[i].bdf,
+						res[i].to[0] ? res[i].to : "no driver");
+		free(res);
+	}
+	free(addrs);
+	return r;
+}
+
+/* The passed-through devices, plugged by vmm_vm_create as its extra phase
+ * (so a managed VM rebuilt after a guest reset gets them again). */
+struct passthrough_hook {
+	struct vmm_passthrough pt;
+	struct vmm_passthrough_device devs[RUN_DEVICES_MAX];
+	size_t count;
+	struct pci_addr bad;
+	char why[512];
+};
+
+static void passthrough_hook_init(struct passthrough_hook *h, const struct run_plan *plan)
+{
+	h->count = 0;
+	for (size_t i = 0; i < plan->count; i++)
+		if (plan->dev[i].decision == RUN_PASS)
+			h->devs[h->count++] = (struct vmm_passthrough_device){
+				.addr = plan->dev[i].info.addr,
+				.group = plan->dev[i].info.iommu_group,
+				.opt = plan->dev[i].arg.opt,
+			};
+}
+
+static int passthrough_plug(struct vmm_vm *vm, void *ctx)
+{
+	struct passthrough_hook *h = ctx;
+	memset(&h->pt, 0, sizeof(h->pt));
+	h->why[0] = '\0';
+	int r = vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
+				      sizeof(h->why));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < h->pt.count; i++) {
+		char line[384];
+		vmm_vfio_pci_describe(h->pt.devs[i], line, sizeof(line));
+		log_info("passing through %s", line);
+	}
+	log_info("guest RAM mapped for device DMA in %.2f s", h->pt.dma_map_s);
+	return 0;
+}
+
+static void passthrough_unplug(struct vmm_vm *vm, void *ctx)
+{
+	struct passthrough_hook *h = ctx;
+	(void)vm;
+	vmm_passthrough_stop(&h->pt);
+}
+
+static void report_passthrough_error(const void *hook_ctx, int r)
+{
+	const struct passthrough_hook *h = hook_ctx;
+	char bdf[PCI_ADDR_STRLEN];
+	pci_addr_format(&h->bad, bdf);
+	log_error("cannot pass %s through: %s (%s); the devices go back to their drivers",
+		  bdf, h->why[0] ? h->why : "failed", strerror(-r));
+}
+
+static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
+{
+	struct pci_addr failed = { 0 };
+	int rollback_err = 0;
+	char bdf[PCI_ADDR_STRLEN];
+	int r = vfio_bind_apply(host, &plan->bind, 10000, &failed, &rollback_err);
+	if (r == 0)
+		return 0;
+	pci_addr_format(&failed, bdf);
+	const char *after = rollback_err == 0 ? "nothing was left changed"
+			    : "giving back failed too: run `passvm vfio restore --all`";
+	if (r == -ENOPKG)
+		log_error("cannot bind %s: the vfio-pci driver is not loaded (modprobe vfio-pci); "
+			  "%s", bdf, after);
+	else
+		log_error_errno(r, "cannot bind %s to vfio-pci (%s)", bdf, after);
+	return r;
+}
+
+static int cmd_run_main(int argc, char **argv)
 {
 	struct vmm_config cfg;
-	int r = parse_args(argc, argv, &cfg);
+	static struct run_args ra;
+	memset(&ra, 0, sizeof(ra));
+	int r = parse_args(argc, argv, &cfg, &ra);
 	if (r > 0)
 		return 0; /* --help */
-	if (r < 0 || check_host_memory(&cfg) < 0)
+	if (r < 0 || (!ra.dry_run && check_host_memory(&cfg) < 0))
 		return EXIT_USAGE;
 
-	static struct vmm_vm vm;
-	r = vmm_vm_create(&vm, &cfg);
-	if (r < 0) {
-		report_create_error(&vm, &cfg, r);
-		return 1;
-	}
-	if (cfg.console == VMM_CONSOLE_PTY)
-		log_info("guest console on %s", vm.console_pty);
-
-	running_vm = &vm;
+	/* Signals are caught from here on: a SIGTERM while devices are
+	 * being bound or the VM is starting still ends in give_back. */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -276,13 +583,99 @@ int cmd_run(int argc, char **argv)
 	 * VM: the UART's writes then fail with EPIPE and are dropped. */
 	signal(SIGPIPE, SIG_IGN);
 
+	static struct host_root root;
+	static struct vfio_host vhost;
+	static struct run_plan plan;
+	bool bound = false;
+	if (ra.ndevices) {
+		if (host_root_open(&root, "/") < 0)
+			return log_error_errno(-errno, "cannot open the host root /"), 1;
+		vfio_host_init(&vhost, &root);
+		r = run_plan_build(&vhost, ra.devices, ra.ndevices, &plan);
+		if (r == -EEXIST) {
+			log_error("--device: the same device is named twice");
+			return EXIT_USAGE;
+		}
+		if (r < 0) {
+			log_error_errno(r, "cannot read the host's PCI devices and IOMMU groups");
+			return 1;
+		}
+		if (ra.dry_run) {
+			run_plan_print(stdout, &plan);
+			r = plan.refused ? 1 : 0;
+			run_plan_free(&plan);
+			host_root_close(&root);
+			return r;
+		}
+		report_plan(&plan);
+		if (plan.refused) {
+			run_plan_free(&plan);
+			host_root_close(&root);
+			return 1;
+		}
+		if (plan.have_bind) {
+			if (take_devices(&vhost, &plan) < 0) {
+				run_plan_free(&plan);
+				host_root_close(&root);
+				return 1;
+			}
+			bound = true;
+		}
+	} else if (ra.dry_run) {
+		printf("no --device: nothing on the host would change\n");
+		return 0;
+	}
+
+	static struct vmm_vm vm;
+	static struct passthrough_hook hook;
+	int status = 1;
+	if (interrupted)
+		goto out;
+	passthrough_hook_init(&hook, &plan);
+	if (hook.count) {
+		cfg.plug_extra = passthrough_plug;
+		cfg.unplug_extra = passthrough_unplug;
+		cfg.extra_ctx = &hook;
+	}
+	if (control_path) {
+		status = run_managed(&vm, &cfg, control_path, console_log_path,
+				     report_create_error);
+		goto out;
+	}
+	r = vmm_vm_create(&vm, &cfg);
+	if (r < 0) {
+		report_create_error(&vm, &cfg, r);
+		goto out;
+	}
+	if (cfg.console == VMM_CONSOLE_PTY)
+		log_info("guest console on %s", vm.console_pty);
+
+	running_vm = &vm;
+	if (interrupted)
+		vm.interrupt_requested = 1;
 	enum vmm_stop_reason reason = vmm_vm_run(&vm);
 	char detail[sizeof(vm.stop_detail)];
 	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
-	vmm_vm_destroy(&vm);
 	running_vm = NULL;
+	vmm_vm_destroy(&vm);
 	if (reason == VMM_STOP_POWEROFF)
-		return 0;
-	log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
-	return 1;
+		status = 0;
+	else
+		log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
+out:
+	if (bound && give_back(&vhost, &plan) < 0)
+		status = 1;
+	if (ra.ndevices) {
+		run_plan_free(&plan);
+		host_root_close(&root);
+	}
+	return status;
+}
+
+int cmd_run(int argc, char **argv);
+int cmd_run(int argc, char **argv)
+{
+	int status = cmd_run_main(argc, argv);
+	disk_args_free(&run_disks);
+	return status;
 }

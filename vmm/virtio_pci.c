@@ -739,11 +739,8 @@ void virtio_pci_destroy(struct virtio_device *vdev)
 	for (unsigned b = 0; b < 2; b++)
 		if (vdev->mapped[b])
 			bar_changed(&vdev->pci, b, vdev->bar_addr[b], false);
-	if (vdev->pci.slot > 0) {
-		pthread_mutex_lock(&vdev->env.pci->lock);
-		vdev->env.pci->slots[vdev->pci.slot] = NULL;
-		pthread_mutex_unlock(&vdev->env.pci->lock);
-	}
+	if (vdev->pci.slot > 0)
+		vmm_pci_host_remove(vdev->env.pci, &vdev->pci);
 	for (unsigned i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++)
 		vmm_evloop_destroy(vdev->loops[i]);
 	for (unsigned i = 0; i < vdev->nvectors; i++) {

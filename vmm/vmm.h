@@ -11,7 +11,9 @@
  * into guest RAM), longmode.c, cpuid.c, msr.c, irqchip.c, bus.c (port and
  * MMIO dispatch), pci.c (config space model), pci_host.c (CF8/CFC + ECAM),
  * uart.c, power.c (ACPI sleep/reset registers), i8042.c, resetvec.c, aml.c + acpi.c (tables),
- * vcpu.c (threads and the exit loop), vm.c (start-up phases).
+ * vcpu.c (threads and the exit loop), vm.c (start-up phases); the control
+ * socket, console ring and managed main loop have their own header,
+ * control.h.
  */
 #ifndef PASSVM_VMM_H
 #define PASSVM_VMM_H
@@ -44,10 +46,13 @@ int kvm_system_check_required(const struct kvm_system *kvm, const char **missing
 /* KVM_GET_SUPPORTED_CPUID into a malloc'ed table; caller frees. */
 int kvm_system_supported_cpuid(const struct kvm_system *kvm, struct kvm_cpuid2 **out);
 
+#define KVM_VM_SLOT_WORDS 8  /* 512 memory slots tracked */
+
 struct kvm_vm {
 	int fd;
 	const struct kvm_system *kvm;
-	uint32_t slots_used;
+	uint32_t slots_used;                    /* high-water mark */
+	uint64_t slots_free[KVM_VM_SLOT_WORDS]; /* removed slots below it */
 };
 
 int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm);
@@ -55,6 +60,9 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 /* Maps host memory at guest-physical gpa as the next free memory slot. */
 int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, void *host,
 		      uint64_t size_bytes, uint32_t *slot_out);
+/* Deletes a slot (a passed-through BAR that the guest moved or disabled);
+ * the slot number is reused by the next kvm_vm_add_memory. */
+int kvm_vm_remove_memory(struct kvm_vm *vm, uint32_t slot);
 /* ioctl on the VM fd: its non-negative result, or -errno. */
 int kvm_vm_ioctl(const struct kvm_vm *vm, unsigned long request, void *arg);
 
@@ -259,6 +267,11 @@ int vmm_irqchip_add_msi_route(struct vmm_irqchip *chip, uint64_t addr, uint32_t 
 int vmm_irqchip_update_msi_route(struct vmm_irqchip *chip, uint32_t gsi,
 				 uint64_t addr, uint32_t data);
 int vmm_irqchip_irqfd(struct vmm_irqchip *chip, int eventfd, uint32_t gsi, bool assign);
+/* A level-triggered irqfd on an IOAPIC GSI: KVM asserts the line when
+ * eventfd fires and signals resample_fd at the guest's EOI (a passed-through
+ * INTx: vfio-pci unmasks the host line on it). */
+int vmm_irqchip_irqfd_resample(struct vmm_irqchip *chip, int eventfd, int resample_fd,
+			       uint32_t gsi, bool assign);
 
 /* ===== bus.c: port I/O and MMIO dispatch ================================== */
 /*
@@ -317,6 +330,13 @@ struct vmm_pci_device_ops {
 	 * masks), e.g. to react to MSI/MSI-X capability changes. */
 	void (*config_written)(struct vmm_pci_device *pdev, uint32_t offset,
 			       uint32_t size);
+	/* A device whose config space is partly elsewhere (a passed-through
+	 * function) takes every checked access here; it serves its emulated
+	 * bytes through vmm_pci_config_*_emulated. */
+	uint32_t (*config_read)(struct vmm_pci_device *pdev, uint32_t offset,
+				uint32_t size);
+	void (*config_write)(struct vmm_pci_device *pdev, uint32_t offset,
+			     uint32_t size, uint32_t value);
 };
 
 struct vmm_pci_bar {
@@ -336,6 +356,7 @@ struct vmm_pci_device {
 	const struct vmm_pci_device_ops *ops;
 	void *opaque;
 	int slot;                           /* device number on bus 0, -1 unplugged */
+	int function;                       /* 0-7 within the slot */
 };
 
 void vmm_pci_device_init(struct vmm_pci_device *pdev, uint16_t vendor,
@@ -355,13 +376,20 @@ uint32_t vmm_pci_config_read(struct vmm_pci_device *pdev, uint32_t offset,
 			     uint32_t size);
 int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 			 uint32_t size, uint32_t value);
+/* The generic model alone (masks, BAR mapping, config_written), without the
+ * config_read/config_write override; access already checked. */
+uint32_t vmm_pci_config_read_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				      uint32_t size);
+void vmm_pci_config_write_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				   uint32_t size, uint32_t value);
 
 /* ===== pci_host.c: the PCIe host bridge (bus 0) ============================ */
 #define VMM_PCI_SLOTS 32
+#define VMM_PCI_FUNCTIONS 8
 
 struct vmm_pci_host {
 	struct vmm_pci_device bridge;         /* 00:00.0 */
-	struct vmm_pci_device *slots[VMM_PCI_SLOTS];
+	struct vmm_pci_device *slots[VMM_PCI_SLOTS][VMM_PCI_FUNCTIONS];
 	pthread_mutex_t lock;                 /* config accesses, slots */
 	uint32_t cf8;                         /* CONFIG_ADDRESS */
 	uint64_t mmio32_next;                 /* BAR allocation cursors */
@@ -376,6 +404,21 @@ void vmm_pci_host_destroy(struct vmm_pci_host *host);
 /* Plugs a function in a free slot and gives its BARs addresses (as firmware
  * would). Returns the slot, -ENOSPC when full or the window is exhausted. */
 int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* Plugs up to 8 functions into one free slot: fns[i] becomes function i
+ * (NULL leaves a gap; function 0 must exist, PCI 3.0 6.2.1). Function 0's
+ * header type gets the multi-function bit when any other function is there,
+ * and loses it otherwise, so a guest scans exactly what is plugged (a GPU and
+ * its HDMI audio function stay one device 0000:00:NN.0/.1, as the GPU driver
+ * expects). Returns the slot; -EINVAL, -ENOSPC; on error nothing is plugged. */
+int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *const *fns,
+			  unsigned count);
+/* Unplugs a function added above (config cycles to it then read all-ones);
+ * the caller has already unmapped its BARs. */
+void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* The GSI that INTx pin (0 = INTA) of a slot is wired to: IOAPIC pins
+ * 16-23, rotating with the slot as the swizzle of a real board does; the
+ * DSDT's _PRT announces the same table (acpi.c). */
+uint32_t vmm_pci_intx_gsi(unsigned slot, unsigned pin);
 extern const struct vmm_device_ops vmm_pci_host_cfg_ops;   /* port 0xCF8 */
 extern const struct vmm_device_ops vmm_pci_host_ecam_ops;
 
@@ -410,6 +453,12 @@ struct vmm_power {
 	void *ctx;
 };
 extern const struct vmm_device_ops vmm_power_ops;
+/* power.c: the Generic Event Device's event register (vmm/control.h). */
+struct vmm_ged {
+	struct vmm_irqchip *chip;
+	uint32_t gsi;
+	atomic_uint events;        /* pending; the guest's read clears them */
+};
 /* i8042.c: ports 0x60-0x64, reset on command 0xFE; dev is a struct vmm_power. */
 #define VMM_I8042_PORT 0x60
 #define VMM_I8042_PORT_LEN 5
@@ -449,7 +498,10 @@ int vmm_acpi_build(uint8_t *buf, size_t cap, const struct vmm_acpi_config *cfg);
 uint8_t vmm_acpi_checksum(const void *data, size_t len);
 
 /* ===== vm.c and vcpu.c: the machine ======================================== */
-enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE };
+enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE,
+		       VMM_CONSOLE_FDS /* console_fd_in/out, owned by the caller */ };
+
+struct vmm_vm;
 struct vmm_net_config;   /* net.h */
 struct vmm_vm_net;       /* net.h: the VM's network interfaces */
 
@@ -465,6 +517,18 @@ struct vmm_config {
 	const char *console_path;  /* VMM_CONSOLE_FILE */
 	const struct vmm_net_config *nets;  /* --net, in order (net.h) */
 	unsigned nr_nets;
+	/* Emulated virtio devices (vmm/virtio.h). */
+	const struct virtio_blk_config *disks;
+	unsigned nr_disks;
+	bool rng;
+	int console_fd_in, console_fd_out; /* VMM_CONSOLE_FDS (vmm/control.h) */
+	/* Devices the caller plugs itself, as the phase before the vCPUs are
+	 * created, undone with the VM; a VM rebuilt after a guest reset runs
+	 * them again. cli/ wires passed-through devices here (vmm/passthrough.c
+	 * links vfio/, which the core of vmm/ must not). NULL: none. */
+	int (*plug_extra)(struct vmm_vm *vm, void *ctx);
+	void (*unplug_extra)(struct vmm_vm *vm, void *ctx);
+	void *extra_ctx;
 };
 
 /* Why a VM stopped; vmm_vm_run's outcome. */
@@ -475,9 +539,13 @@ enum vmm_stop_reason {
 	VMM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
 	VMM_STOP_ERROR,        /* a vCPU failed (entry failure, internal error) */
 	VMM_STOP_INTERRUPTED,  /* the user interrupted passvm (SIGINT/SIGTERM) */
+	VMM_STOP_REQUESTED,    /* a stop request on the control socket */
 };
 
 struct vmm_vcpu_thread;
+struct virtio_blk_config;
+struct virtio_blk;
+struct virtio_rng;
 
 struct vmm_vm {
 	struct vmm_config cfg;
@@ -490,7 +558,11 @@ struct vmm_vm {
 	struct vmm_bus pio, mmio;
 	struct vmm_pci_host pci;
 	struct vmm_uart *uart;
+	struct virtio_blk **disks;  /* cfg.nr_disks of them */
+	struct virtio_rng *rng;
+	unsigned failed_disk;       /* "create virtio devices": which --disk */
 	struct vmm_power power;
+	struct vmm_ged ged;         /* power button (vmm/control.h) */
 	struct vmm_boot_entry entry;
 	struct vmm_vcpu_thread *vcpus;
 	int console_in_fd, console_out_fd;
@@ -515,6 +587,8 @@ struct vmm_vm {
 	struct termios saved_termios;
 };
 
+/* failed_phase when vmm_config.plug_extra failed. */
+#define VMM_PHASE_EXTRA "plug the caller's devices"
 /* Builds the machine phase by phase; on failure undoes what was done and
  * sets failed_phase ("open /dev/kvm", "load kernel", ...). */
 int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg);
