@@ -4,6 +4,7 @@
 #include "common.h"
 #include "run_devices.h"
 #include "vmm.h"
+#include "run_managed.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -42,13 +43,19 @@ static void usage(FILE *f)
 		"                      and back to its drivers at exit; fallback=auto gives\n"
 		"                      the guest virtio-net/-blk on the host's driver when\n"
 		"                      it cannot be passed through; rom= the expansion ROM\n"
-		"  --dry-run           print what would happen to each --device; change nothing"
+		"  --dry-run           print what would happen to each --device; change nothing\n"
+		"  --control PATH      a control socket (docs/control.md): status, pause,\n"
+		"                      resume, shutdown, stop, reboot, console; a guest\n"
+		"                      reset then reboots the guest instead of exiting\n"
+		"  --console-log PATH  with --control: append the console output here\n"
 		"  -h, --help          this text\n",
 		DEFAULT_CMDLINE, DEFAULT_MEMORY);
 }
 
 static struct vmm_vm *running_vm;
 static volatile sig_atomic_t interrupted;
+/* --control, --console-log: the managed path (cli/run_managed.c). */
+static const char *control_path, *console_log_path;
 
 static void on_signal(int sig)
 {
@@ -77,6 +84,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		{ "hide-hypervisor", no_argument, NULL, 'x' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'D' },
+		{ "control", required_argument, NULL, 'S' },
+		{ "console-log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -96,6 +105,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		case 'x': cfg->hide_hypervisor = true; break;
 		case 'm': memory = optarg; break;
 		case 'D': ra->dry_run = true; break;
+		case 'S': control_path = optarg; break;
+		case 'L': console_log_path = optarg; break;
 		case 'd': {
 			const char *bad;
 			if (ra->ndevices == RUN_DEVICES_MAX) {
@@ -143,6 +154,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 			  argv[optind]);
 		return -EINVAL;
 	}
+	if (console_log_path && !control_path) {
+		log_error("--console-log needs --control (passvm run --help)");
+		return -EINVAL;
+	}
 	if (!cfg->kernel_path && !ra->dry_run) {
 		log_error("--kernel PATH is required (passvm run --help)");
 		return -EINVAL;
@@ -179,12 +194,16 @@ static int check_host_memory(const struct vmm_config *cfg)
 }
 
 /* One line for a VM that did not start: what, which object, why, what to do. */
+static void report_passthrough_error(const void *hook_ctx, int r);
+
 static void report_create_error(const struct vmm_vm *vm, const struct vmm_config *cfg,
 				int r)
 {
 	const char *phase = vm->failed_phase ? vm->failed_phase : "start";
 	const char *detail = vm->failed_detail ? vm->failed_detail : "";
-	if (strcmp(phase, "open /dev/kvm") == 0) {
+	if (strcmp(phase, VMM_PHASE_EXTRA) == 0 && cfg->extra_ctx) {
+		report_passthrough_error(cfg->extra_ctx, r);
+	} else if (strcmp(phase, "open /dev/kvm") == 0) {
 		if (r == -ENOENT || r == -ENXIO || r == -ENODEV)
 			log_error("/dev/kvm not found: this host has no KVM (enable virtualization "
 				  "in firmware, load kvm-intel or kvm-amd)");
@@ -288,6 +307,62 @@ static int give_back(const struct vfio_host *host, const struct run_plan *plan)
 	return r;
 }
 
+/* The passed-through devices, plugged by vmm_vm_create as its extra phase
+ * (so a managed VM rebuilt after a guest reset gets them again). */
+struct passthrough_hook {
+	struct vmm_passthrough pt;
+	struct vmm_passthrough_device devs[RUN_DEVICES_MAX];
+	size_t count;
+	struct pci_addr bad;
+	char why[512];
+};
+
+static void passthrough_hook_init(struct passthrough_hook *h, const struct run_plan *plan)
+{
+	h->count = 0;
+	for (size_t i = 0; i < plan->count; i++)
+		if (plan->dev[i].decision == RUN_PASS)
+			h->devs[h->count++] = (struct vmm_passthrough_device){
+				.addr = plan->dev[i].info.addr,
+				.group = plan->dev[i].info.iommu_group,
+				.opt = plan->dev[i].arg.opt,
+			};
+}
+
+static int passthrough_plug(struct vmm_vm *vm, void *ctx)
+{
+	struct passthrough_hook *h = ctx;
+	memset(&h->pt, 0, sizeof(h->pt));
+	h->why[0] = '\0';
+	int r = vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
+				      sizeof(h->why));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < h->pt.count; i++) {
+		char line[384];
+		vmm_vfio_pci_describe(h->pt.devs[i], line, sizeof(line));
+		log_info("passing through %s", line);
+	}
+	log_info("guest RAM mapped for device DMA in %.2f s", h->pt.dma_map_s);
+	return 0;
+}
+
+static void passthrough_unplug(struct vmm_vm *vm, void *ctx)
+{
+	struct passthrough_hook *h = ctx;
+	(void)vm;
+	vmm_passthrough_stop(&h->pt);
+}
+
+static void report_passthrough_error(const void *hook_ctx, int r)
+{
+	const struct passthrough_hook *h = hook_ctx;
+	char bdf[PCI_ADDR_STRLEN];
+	pci_addr_format(&h->bad, bdf);
+	log_error("cannot pass %s through: %s (%s); the devices go back to their drivers",
+		  bdf, h->why[0] ? h->why : "failed", strerror(-r));
+}
+
 static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
 {
 	struct pci_addr failed = { 0 };
@@ -373,8 +448,21 @@ int cmd_run(int argc, char **argv)
 	}
 
 	static struct vmm_vm vm;
-	static struct vmm_passthrough pt;
+	static struct passthrough_hook hook;
 	int status = 1;
+	if (interrupted)
+		goto out;
+	passthrough_hook_init(&hook, &plan);
+	if (hook.count) {
+		cfg.plug_extra = passthrough_plug;
+		cfg.unplug_extra = passthrough_unplug;
+		cfg.extra_ctx = &hook;
+	}
+	if (control_path) {
+		status = run_managed(&vm, &cfg, control_path, console_log_path,
+				     report_create_error);
+		goto out;
+	}
 	r = vmm_vm_create(&vm, &cfg);
 	if (r < 0) {
 		report_create_error(&vm, &cfg, r);
@@ -383,35 +471,6 @@ int cmd_run(int argc, char **argv)
 	if (cfg.console == VMM_CONSOLE_PTY)
 		log_info("guest console on %s", vm.console_pty);
 
-	struct vmm_passthrough_device pdevs[RUN_DEVICES_MAX];
-	size_t npdevs = 0;
-	for (size_t i = 0; i < plan.count; i++)
-		if (plan.dev[i].decision == RUN_PASS)
-			pdevs[npdevs++] = (struct vmm_passthrough_device){
-				.addr = plan.dev[i].info.addr,
-				.group = plan.dev[i].info.iommu_group,
-				.opt = plan.dev[i].arg.opt,
-			};
-	char why[512];
-	struct pci_addr bad;
-	if (!interrupted && npdevs) {
-		r = vmm_passthrough_start(&pt, &vm, pdevs, npdevs, &bad, why, sizeof(why));
-		if (r < 0) {
-			char bdf[PCI_ADDR_STRLEN];
-			pci_addr_format(&bad, bdf);
-			log_error("cannot pass %s through: %s (%s); the devices go back to their "
-				  "drivers", bdf, why, strerror(-r));
-			vmm_vm_destroy(&vm);
-			goto out;
-		}
-		for (size_t i = 0; i < pt.count; i++) {
-			char line[384];
-			vmm_vfio_pci_describe(pt.devs[i], line, sizeof(line));
-			log_info("passing through %s", line);
-		}
-		log_info("guest RAM mapped for device DMA in %.2f s", pt.dma_map_s);
-	}
-
 	running_vm = &vm;
 	if (interrupted)
 		vm.interrupt_requested = 1;
@@ -419,7 +478,6 @@ int cmd_run(int argc, char **argv)
 	char detail[sizeof(vm.stop_detail)];
 	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
 	running_vm = NULL;
-	vmm_passthrough_stop(&pt);
 	vmm_vm_destroy(&vm);
 	if (reason == VMM_STOP_POWEROFF)
 		status = 0;

@@ -250,8 +250,11 @@ int virtio_blk_create(struct virtio_blk **out, const struct virtio_pci_env *env,
 		      const struct virtio_blk_config *cfg, unsigned index);
 void virtio_blk_destroy(struct virtio_blk *blk);
 
-/* The request parser, separate for unit tests and fuzzing (5.2.6): checks
- * the header and status buffers of a chain and describes the data part. */
+/* The request parser, separate for unit tests and fuzzing (5.2.6). The
+ * spec lets a driver frame a request however it likes (2.6.4): the header
+ * is gathered from the first 16 readable bytes, the status byte is the last
+ * writable one, and the data is whatever lies between, as iovecs into
+ * guest RAM. */
 enum virtio_blk_req_kind {
 	VIRTIO_BLK_REQ_READ, VIRTIO_BLK_REQ_WRITE, VIRTIO_BLK_REQ_FLUSH,
 	VIRTIO_BLK_REQ_GET_ID, VIRTIO_BLK_REQ_DISCARD, VIRTIO_BLK_REQ_WRITE_ZEROES,
@@ -260,19 +263,20 @@ enum virtio_blk_req_kind {
 struct virtio_blk_req {
 	enum virtio_blk_req_kind kind;
 	uint32_t type;              /* as the driver wrote it */
-	uint64_t offset_bytes;      /* sector * 512 */
-	uint64_t data_bytes;
-	unsigned data_iov, data_iovcnt; /* the data buffers in chain->iov */
-	uint8_t *status;            /* the status byte in guest RAM */
-	/* DISCARD / WRITE_ZEROES: the first range (5.2.6.2; passvm
-	 * advertises max_discard_seg = max_write_zeroes_seg = 1). */
-	uint64_t range_offset_bytes, range_bytes;
-	bool unmap;
+	uint64_t offset_bytes;      /* READ/WRITE: sector * 512; DISCARD and
+				     * WRITE_ZEROES: the range's start */
+	uint64_t data_bytes;        /* READ/WRITE/GET_ID: buffer bytes;
+				     * DISCARD/WRITE_ZEROES: the range's length */
+	bool unmap;                 /* WRITE_ZEROES may deallocate */
+	uint8_t *status;            /* the status byte, in guest RAM */
+	unsigned data_cnt;
+	struct iovec data[VIRTQ_CHAIN_MAX];
 };
-/* 0, or -EBADMSG: no room for a header or a status byte, a header that
- * spans buffers oddly, sector arithmetic that overflows, or data buffers
- * in the wrong direction. capacity_bytes bounds offsets (-ERANGE: valid
- * request, out of range: the device answers IOERR). */
+#define VIRTIO_BLK_MAX_DISCARD_SECTORS (1U << 22)  /* 2 GiB per request */
+/* 0: a request to carry out. -EIO: a request the device must answer with
+ * IOERR (malformed header, misdirected or odd-sized data, out of range,
+ * arithmetic that overflows; req->status is set). -EBADMSG: no status byte
+ * to answer in (the device is broken). capacity_bytes bounds the ranges. */
 int virtio_blk_parse(const struct virtq_chain *chain, uint64_t capacity_bytes,
 		     struct virtio_blk_req *req);
 

@@ -5,6 +5,7 @@
  * leaves nothing behind (no console file, no terminal mode change).
  */
 #include "vmm.h"
+#include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +178,10 @@ static int open_console(struct vmm_vm *vm)
 		vm->console_out_fd = m;
 		return 0;
 	}
+	case VMM_CONSOLE_FDS:
+		vm->console_in_fd = vm->cfg.console_fd_in;
+		vm->console_out_fd = vm->cfg.console_fd_out;
+		return 0;
 	case VMM_CONSOLE_FILE: {
 		int fd = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0)
@@ -197,7 +202,8 @@ static void close_console(struct vmm_vm *vm, bool failed)
 	if (vm->termios_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &vm->saved_termios);
 	vm->termios_saved = false;
-	if (vm->cfg.console != VMM_CONSOLE_STDIO && vm->console_out_fd >= 0)
+	if (vm->cfg.console != VMM_CONSOLE_STDIO && vm->cfg.console != VMM_CONSOLE_FDS &&
+	    vm->console_out_fd >= 0)
 		close(vm->console_out_fd);
 	if (vm->console_pty_slave_fd >= 0)
 		close(vm->console_pty_slave_fd);
@@ -256,6 +262,11 @@ static int phase_devices(struct vmm_vm *vm)
 	if (r == 0)
 		r = vmm_bus_register(&vm->pio, VMM_I8042_PORT, VMM_I8042_PORT_LEN,
 				     &vmm_i8042_ops, &vm->power);
+	vm->ged.chip = &vm->irqchip;
+	vm->ged.gsi = VMM_GED_GSI;
+	if (r == 0)
+		r = vmm_bus_register(&vm->pio, VMM_GED_PORT, VMM_GED_PORT_LEN, &vmm_ged_ops,
+				     &vm->ged);
 	if (r == 0)
 		return 0;
 fail_uart:
@@ -282,6 +293,17 @@ static void undo_devices(struct vmm_vm *vm)
 	vmm_bus_destroy(&vm->pio);
 }
 
+static int phase_extra(struct vmm_vm *vm)
+{
+	return vm->cfg.plug_extra ? vm->cfg.plug_extra(vm, vm->cfg.extra_ctx) : 0;
+}
+
+static void undo_extra(struct vmm_vm *vm)
+{
+	if (vm->cfg.unplug_extra)
+		vm->cfg.unplug_extra(vm, vm->cfg.extra_ctx);
+}
+
 static int phase_vcpus(struct vmm_vm *vm)
 {
 	return vmm_vcpus_create(vm);
@@ -297,6 +319,7 @@ static const struct {
 	{ "allocate guest memory", phase_memory, undo_memory },
 	{ "load the guest", phase_load, undo_nothing },
 	{ "create devices", phase_devices, undo_devices },
+	{ VMM_PHASE_EXTRA, phase_extra, undo_extra },
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };
 
@@ -387,6 +410,7 @@ const char *vmm_stop_reason_name(enum vmm_stop_reason reason)
 		[VMM_STOP_NONE] = "running", [VMM_STOP_POWEROFF] = "powered off",
 		[VMM_STOP_RESET] = "reset", [VMM_STOP_TRIPLE_FAULT] = "triple fault",
 		[VMM_STOP_ERROR] = "error", [VMM_STOP_INTERRUPTED] = "interrupted",
+		[VMM_STOP_REQUESTED] = "stopped",
 	};
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";
 }
