@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,15 +50,15 @@ int cmd_terminal(int argc, char **argv);
 
 /* Which stored keys `passvm run` can express yet. A config that uses one it
  * cannot is refused by start with one line rather than started without the
- * device. (--disk, --net and --device vfio= are being added to passvm run;
- * each flips here when it lands.) */
+ * device. (--disk and --net are being added to passvm run; each flips here
+ * when it lands, with its mapping in build_argv.) */
 static const struct {
 	const char *kind;       /* "disk", "net", "hostpci" */
 	const char *run_option; /* NULL: passvm run has none yet */
 } device_options[] = {
 	{ "disk", NULL },
 	{ "net", NULL },
-	{ "hostpci", NULL },
+	{ "hostpci", "--device" },
 };
 
 static long long now_ms(void)
@@ -265,9 +266,10 @@ static int refuse_taken_devices(struct vmctx *c)
 }
 
 struct argv_buf {
-	char *v[32];
+	char *v[24 + 2 * VMS_MAX_DEV];
 	int n;
-	char text[3][24];
+	char text[2][24];
+	char device[VMS_MAX_DEV][64];
 };
 
 static int build_argv(struct vmctx *c, const char *self, const char *sock, const char *log,
@@ -293,6 +295,19 @@ static int build_argv(struct vmctx *c, const char *self, const char *sock, const
 	snprintf(b->text[1], sizeof(b->text[1]), "%lluM", (unsigned long long)conf->memory_mib);
 	b->v[b->n++] = "--memory";
 	b->v[b->n++] = b->text[1];
+	/* hostpciN BDF,fallback=F -> --device vfio=BDF,fallback=F: passvm run
+	 * binds the device's group to vfio-pci (journaled) and gives it back at
+	 * exit; after a crash the journal does (vmctl_vm_state). */
+	for (unsigned i = 0; i < VMS_MAX_DEV; i++) {
+		if (!conf->hostpci[i].set)
+			continue;
+		char bdf[PCI_ADDR_STRLEN];
+		pci_addr_format(&conf->hostpci[i].addr, bdf);
+		snprintf(b->device[i], sizeof(b->device[i]), "vfio=%s,fallback=%s", bdf,
+			 conf->hostpci[i].fallback == VMS_FALLBACK_AUTO ? "auto" : "none");
+		b->v[b->n++] = "--device";
+		b->v[b->n++] = b->device[i];
+	}
 	b->v[b->n++] = "--control";
 	b->v[b->n++] = (char *)sock;
 	b->v[b->n++] = "--console-log";
@@ -319,6 +334,20 @@ static void become_vmm(int run_dirfd, const char *pidname, const char *logname,
 		err = errno;
 	if (!err && (dup2(nul, 0) < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0))
 		err = errno;
+	if (nul > 2)
+		close(nul);
+	if (lfd > 2)
+		close(lfd);
+	/* Nothing the caller had open leaks into the VMM but the pid file
+	 * (whose flock must live as long as it). */
+	if (!err && pfd > 3)
+		close_range(3, (unsigned)pfd - 1, CLOSE_RANGE_CLOEXEC);
+	if (!err)
+		close_range((unsigned)pfd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* A daemon keeps no directory busy and creates private files. */
+	if (!err && chdir("/") < 0)
+		err = errno;
+	umask(077);
 	if (!err) {
 		/* pfd stays open without FD_CLOEXEC: the flock is held by the
 		 * VMM until it exits. */

@@ -47,6 +47,11 @@ int vms_run_open(struct vms_run *run, const struct host_root *root, const char *
 		run->dir.dirfd = -1; /* no VM ever started: all stopped */
 		return 0;
 	}
+	/* Absolute: the paths handed to the VMM (socket, log) must not
+	 * depend on the directory passvm was started from. */
+	char abs[PATH_MAX];
+	if (r == 0 && realpath(run->path, abs) && strlen(abs) < sizeof(run->path))
+		strcpy(run->path, abs);
 	return r;
 }
 
