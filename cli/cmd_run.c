@@ -543,6 +543,28 @@ static void report_passthrough_error(const void *hook_ctx, int r)
 		  bdf, h->why[0] ? h->why : "failed", strerror(-r));
 }
 
+/* fallback=auto for an NVMe drive: a virtio-blk disk on its host block
+ * device, reaching the same namespace through the host's nvme driver. */
+static int add_fallback_disks(const struct run_plan *plan, struct vmm_config *cfg)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct run_device_plan *d = &plan->dev[i];
+		if (d->decision != RUN_FALLBACK || d->fallback_kind != RUN_FB_BLK)
+			continue;
+		if (run_disks.n == MAX_DISKS) {
+			log_error("cannot give %s's fallback disk: at most %d disks", d->info.bdf,
+				  MAX_DISKS);
+			return -E2BIG;
+		}
+		run_disks.disks[run_disks.n++] = (struct virtio_blk_config){
+			.path = d->fallback_target, .queues = 1,
+		};
+	}
+	cfg->disks = run_disks.disks;
+	cfg->nr_disks = run_disks.n;
+	return 0;
+}
+
 static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
 {
 	struct pci_addr failed = { 0 };
@@ -608,6 +630,11 @@ static int cmd_run_main(int argc, char **argv)
 			return r;
 		}
 		report_plan(&plan);
+		if (!plan.refused && add_fallback_disks(&plan, &cfg) < 0) {
+			run_plan_free(&plan);
+			host_root_close(&root);
+			return 1;
+		}
 		if (plan.refused) {
 			run_plan_free(&plan);
 			host_root_close(&root);
