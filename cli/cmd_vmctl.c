@@ -632,6 +632,14 @@ int cmd_shutdown(int argc, char **argv)
 	pid_t pid;
 	if (r == 0)
 		r = must_run("shutdown", &c, &pid);
+	unsigned restored;
+	/* A paused guest cannot see the button (it is latched until resume):
+	 * waiting the whole timeout for nothing helps nobody. */
+	if (r == 0 && vmctl_vm_state(&c.root, &c.run, &c.conf, &pid, &restored) == VMS_PAUSED) {
+		log_error("shutdown %u: VM %u is paused and cannot see the power button; "
+			  "passvm resume %u first, or passvm stop %u", c.a.id, c.a.id, c.a.id, c.a.id);
+		r = 1;
+	}
 	struct vmm_json_field f[VMM_CONTROL_FIELDS_MAX];
 	size_t n;
 	if (r == 0)
