@@ -4,6 +4,7 @@
 #include "common.h"
 #include "run_devices.h"
 #include "vmm.h"
+#include "virtio.h"
 #include "run_managed.h"
 
 #include <errno.h>
@@ -37,6 +38,14 @@ static void usage(FILE *f)
 		"  --console KIND      stdio (default), pty (prints the pty's path) or a\n"
 		"                      file PATH that receives the guest's output\n"
 		"  --hide-hypervisor   no hypervisor CPUID bit or KVM leaves\n"
+		"  --disk PATH[,readonly][,direct][,serial=S][,queues=N]\n"
+		"                      a virtio-blk disk on a raw image file or block\n"
+		"                      device (repeatable): readonly refuses the guest's\n"
+		"                      writes, direct bypasses the host page cache\n"
+		"                      (O_DIRECT), serial is what the guest reads as its\n"
+		"                      ID (at most 20 bytes), queues 1-%d (one host thread\n"
+		"                      and io_uring each)\n"
+		"  --rng               a virtio-rng device fed by the host's getrandom()\n"
 		"  --device vfio=BDF[,fallback=auto|none][,rom=off|FILE][,hide-hypervisor]\n"
 		"                      pass a host PCI function through (repeatable). Its\n"
 		"                      whole IOMMU group goes to vfio-pci for the VM's life\n"
@@ -49,7 +58,7 @@ static void usage(FILE *f)
 		"                      reset then reboots the guest instead of exiting\n"
 		"  --console-log PATH  with --control: append the console output here\n"
 		"  -h, --help          this text\n",
-		DEFAULT_CMDLINE, DEFAULT_MEMORY);
+		DEFAULT_CMDLINE, DEFAULT_MEMORY, VIRTIO_BLK_MAX_QUEUES);
 }
 
 static struct vmm_vm *running_vm;
@@ -64,6 +73,103 @@ static void on_signal(int sig)
 	if (running_vm)
 		running_vm->interrupt_requested = 1;
 }
+
+#define MAX_DISKS 16
+
+struct disk_args {
+	struct virtio_blk_config disks[MAX_DISKS];
+	char *specs[MAX_DISKS];     /* strdup'ed, cut at the commas */
+	unsigned n;
+};
+
+static void disk_args_free(struct disk_args *d)
+{
+	for (unsigned i = 0; i < d->n; i++)
+		free(d->specs[i]);
+	d->n = 0;
+}
+
+/* PATH[,readonly][,direct][,serial=S][,queues=N]: one line on error. */
+static int parse_disk(const char *spec, struct disk_args *d)
+{
+	if (d->n == MAX_DISKS) {
+		log_error("--disk '%s': at most %d disks", spec, MAX_DISKS);
+		return -E2BIG;
+	}
+	char *copy = strdup(spec);
+	if (!copy)
+		return log_error_errno(-ENOMEM, "--disk");
+	struct virtio_blk_config *c = &d->disks[d->n];
+	*c = (struct virtio_blk_config){ .queues = 1 };
+	bool seen_ro = false, seen_direct = false, seen_queues = false;
+	char *save = NULL, *tok = strtok_r(copy, ",", &save);
+	int r = 0;
+	if (!tok || spec[0] == ',') {
+		log_error("--disk '%s': give the image first: --disk PATH[,readonly][,direct]"
+			  "[,serial=S][,queues=N]", spec);
+		r = -EINVAL;
+		goto out;
+	}
+	c->path = tok;
+	while (r == 0 && (tok = strtok_r(NULL, ",", &save))) {
+		bool *seen = NULL;
+		uint64_t v;
+		if (strcmp(tok, "readonly") == 0) {
+			seen = &seen_ro;
+			c->readonly = true;
+		} else if (strcmp(tok, "direct") == 0) {
+			seen = &seen_direct;
+			c->direct = true;
+		} else if (strncmp(tok, "serial=", 7) == 0) {
+			if (c->serial) {
+				log_error("--disk '%s': serial given twice", spec);
+				r = -EINVAL;
+			} else if (strlen(tok + 7) == 0 || strlen(tok + 7) > VIRTIO_BLK_SERIAL_MAX) {
+				log_error("--disk '%s': serial must be 1 to %d bytes", spec,
+					  VIRTIO_BLK_SERIAL_MAX);
+				r = -EINVAL;
+			}
+			c->serial = tok + 7;
+		} else if (strncmp(tok, "queues=", 7) == 0) {
+			seen = &seen_queues;
+			if (parse_u64(tok + 7, &v) < 0 || v == 0 || v > VIRTIO_BLK_MAX_QUEUES) {
+				log_error("--disk '%s': queues must be a number from 1 to %d", spec,
+					  VIRTIO_BLK_MAX_QUEUES);
+				r = -EINVAL;
+			}
+			c->queues = (unsigned)v;
+		} else {
+			log_error("--disk '%s': unknown option '%s' (readonly, direct, serial=S, "
+				  "queues=N)", spec, tok);
+			r = -EINVAL;
+		}
+		if (r == 0 && seen && *seen) {
+			log_error("--disk '%s': '%.*s' given twice", spec,
+				  (int)strcspn(tok, "="), tok);
+			r = -EINVAL;
+		}
+		if (seen)
+			*seen = true;
+	}
+	for (unsigned i = 0; r == 0 && i < d->n; i++) {
+		if (strcmp(d->disks[i].path, c->path) == 0) {
+			/* Two devices on one image corrupt it (two page caches
+			 * with direct, two writers in any case). */
+			log_error("--disk %s given twice: one image, one disk", c->path);
+			r = -EINVAL;
+		}
+	}
+out:
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	d->specs[d->n++] = copy;
+	return 0;
+}
+
+/* --disk's parsed copies; freed by cmd_run on every way out. */
+static struct disk_args run_disks;
 
 struct run_args {
 	struct run_device_arg devices[RUN_DEVICES_MAX];
@@ -86,6 +192,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "control", required_argument, NULL, 'S' },
 		{ "console-log", required_argument, NULL, 'L' },
+		{ "disk", required_argument, NULL, 'b' },
+		{ "rng", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -107,6 +215,11 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		case 'D': ra->dry_run = true; break;
 		case 'S': control_path = optarg; break;
 		case 'L': console_log_path = optarg; break;
+		case 'r': cfg->rng = true; break;
+		case 'b':
+			if (parse_disk(optarg, &run_disks) < 0)
+				return -EINVAL;
+			break;
 		case 'd': {
 			const char *bad;
 			if (ra->ndevices == RUN_DEVICES_MAX) {
@@ -149,6 +262,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 			return -EINVAL;
 		}
 	}
+	cfg->disks = run_disks.disks;
+	cfg->nr_disks = run_disks.n;
 	if (optind < argc) {
 		log_error("unexpected argument '%s' (passvm run --help lists the options)",
 			  argv[optind]);
@@ -243,6 +358,18 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 		log_error_errno(r, "cannot load initrd %s", cfg->initrd_path);
 	} else if (strcmp(detail, "command line") == 0) {
 		log_error("--cmdline is longer than the kernel accepts");
+	} else if (strcmp(detail, "disk") == 0) {
+		const struct virtio_blk_config *d = &cfg->disks[vm->failed_disk];
+		if (r == -EINVAL)
+			log_error("--disk %s: not a regular file or block device with at least "
+				  "one 512-byte sector", d->path);
+		else if (r == -EROFS || r == -EACCES || r == -EPERM)
+			log_error_errno(r, "--disk %s: cannot open it for writing (add ,readonly "
+					"for a read-only disk)", d->path);
+		else if (r == -ENOSPC)
+			log_error("--disk %s: no free PCI slot or MMIO space left for it", d->path);
+		else
+			log_error_errno(r, "--disk %s: cannot open the image", d->path);
 	} else if (strcmp(detail, "console") == 0) {
 		log_error_errno(r, "cannot open the console %s",
 				cfg->console_path ? cfg->console_path : "pty");
@@ -334,8 +461,17 @@ static int passthrough_plug(struct vmm_vm *vm, void *ctx)
 	struct passthrough_hook *h = ctx;
 	memset(&h->pt, 0, sizeof(h->pt));
 	h->why[0] = '\0';
-	return vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
-				     sizeof(h->why));
+	int r = vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
+				      sizeof(h->why));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < h->pt.count; i++) {
+		char line[384];
+		vmm_vfio_pci_describe(h->pt.devs[i], line, sizeof(line));
+		log_info("passing through %s", line);
+	}
+	log_info("guest RAM mapped for device DMA in %.2f s", h->pt.dma_map_s);
+	return 0;
 }
 
 static void passthrough_unplug(struct vmm_vm *vm, void *ctx)
@@ -373,8 +509,7 @@ static int take_devices(const struct vfio_host *host, const struct run_plan *pla
 	return r;
 }
 
-int cmd_run(int argc, char **argv);
-int cmd_run(int argc, char **argv)
+static int cmd_run_main(int argc, char **argv)
 {
 	struct vmm_config cfg;
 	static struct run_args ra;
@@ -481,5 +616,13 @@ out:
 		run_plan_free(&plan);
 		host_root_close(&root);
 	}
+	return status;
+}
+
+int cmd_run(int argc, char **argv);
+int cmd_run(int argc, char **argv)
+{
+	int status = cmd_run_main(argc, argv);
+	disk_args_free(&run_disks);
 	return status;
 }

@@ -5,6 +5,7 @@
  * leaves nothing behind (no console file, no terminal mode change).
  */
 #include "vmm.h"
+#include "virtio.h"
 #include "control.h"
 
 #include <errno.h>
@@ -293,6 +294,47 @@ static void undo_devices(struct vmm_vm *vm)
 	vmm_bus_destroy(&vm->pio);
 }
 
+static void undo_virtio(struct vmm_vm *vm)
+{
+	for (unsigned i = 0; vm->disks && i < vm->cfg.nr_disks; i++)
+		virtio_blk_destroy(vm->disks[i]);
+	free(vm->disks);
+	vm->disks = NULL;
+	virtio_rng_destroy(vm->rng);
+	vm->rng = NULL;
+}
+
+/* The emulated virtio devices, each a PCI function on bus 0 (vmm/virtio.h).
+ * A disk that cannot be opened fails the start with failed_disk set. */
+static int phase_virtio(struct vmm_vm *vm)
+{
+	struct virtio_pci_env env = {
+		.mem = &vm->mem, .mmio = &vm->mmio, .pci = &vm->pci,
+		.irqchip = &vm->irqchip, .vm = &vm->vm,
+	};
+	int r = 0;
+	if (vm->cfg.nr_disks) {
+		vm->disks = calloc(vm->cfg.nr_disks, sizeof(*vm->disks));
+		if (!vm->disks)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->cfg.nr_disks && r == 0; i++) {
+		r = virtio_blk_create(&vm->disks[i], &env, &vm->cfg.disks[i], i);
+		if (r < 0) {
+			vm->failed_disk = i;
+			vm->failed_detail = "disk";
+		}
+	}
+	if (r == 0 && vm->cfg.rng) {
+		r = virtio_rng_create(&vm->rng, &env);
+		if (r < 0)
+			vm->failed_detail = "rng";
+	}
+	if (r < 0)
+		undo_virtio(vm);
+	return r;
+}
+
 static int phase_extra(struct vmm_vm *vm)
 {
 	return vm->cfg.plug_extra ? vm->cfg.plug_extra(vm, vm->cfg.extra_ctx) : 0;
@@ -319,6 +361,7 @@ static const struct {
 	{ "allocate guest memory", phase_memory, undo_memory },
 	{ "load the guest", phase_load, undo_nothing },
 	{ "create devices", phase_devices, undo_devices },
+	{ "create virtio devices", phase_virtio, undo_virtio },
 	{ VMM_PHASE_EXTRA, phase_extra, undo_extra },
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };

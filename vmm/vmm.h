@@ -513,6 +513,10 @@ struct vmm_config {
 	bool hide_hypervisor;
 	enum vmm_console_kind console;
 	const char *console_path;  /* VMM_CONSOLE_FILE */
+	/* Emulated virtio devices (vmm/virtio.h). */
+	const struct virtio_blk_config *disks;
+	unsigned nr_disks;
+	bool rng;
 	int console_fd_in, console_fd_out; /* VMM_CONSOLE_FDS (vmm/control.h) */
 	/* Devices the caller plugs itself, as the phase before the vCPUs are
 	 * created, undone with the VM; a VM rebuilt after a guest reset runs
@@ -535,6 +539,9 @@ enum vmm_stop_reason {
 };
 
 struct vmm_vcpu_thread;
+struct virtio_blk_config;
+struct virtio_blk;
+struct virtio_rng;
 
 struct vmm_vm {
 	struct vmm_config cfg;
@@ -547,6 +554,9 @@ struct vmm_vm {
 	struct vmm_bus pio, mmio;
 	struct vmm_pci_host pci;
 	struct vmm_uart *uart;
+	struct virtio_blk **disks;  /* cfg.nr_disks of them */
+	struct virtio_rng *rng;
+	unsigned failed_disk;       /* "create virtio devices": which --disk */
 	struct vmm_power power;
 	struct vmm_ged ged;         /* power button (vmm/control.h) */
 	struct vmm_boot_entry entry;
