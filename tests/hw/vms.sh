@@ -49,7 +49,12 @@ if [ -n "$ev" ]; then
 	(dd if="$ev" of=/dev/null bs=24 count=1 2>/dev/null; echo "VMS-POWER-PRESSED"; sync; poweroff -f) &
 fi
 # A VM given a disk (diskN -> passvm run --disk) sees a virtio-blk device.
-grep -q virtio_blk /proc/modules && for i in $(seq 50); do [ -e /sys/block/vda ] && break; sleep 0.1; done
+# (The init's coldplug is one modprobe pass: virtio devices appear on their
+# bus only after virtio_pci is in, so load the block driver by name.)
+modprobe -q virtio_blk
+if grep -q '^virtio:d00000002' /sys/bus/virtio/devices/*/modalias 2>/dev/null; then
+	for i in $(seq 50); do [ -e /sys/block/vda ] && break; sleep 0.1; done
+fi
 echo "VMS-DISKS=$(ls /sys/block | grep '^vd' | tr '\n' ' ')"
 echo "VMS-READY"
 exec sh
@@ -130,7 +135,8 @@ t0=\$(date +%s)
 waitfor 101 VMS-READY 240; echo "READY 101 rc=\$? after \$((\$(date +%s) - t0)) s"
 waitfor 102 VMS-READY 240; echo "READY 102 rc=\$? after \$((\$(date +%s) - t0)) s"
 grep -h -E 'VMS-POWER-BUTTON|VMS-ACPI' \$PASSVM_RUN_DIR/10[12]/console.log | sed 's/^/GUEST /'
-for id in 101 102; do grep -h VMS-DISKS \$PASSVM_RUN_DIR/\$id/console.log | head -1 | sed "s/^/GUEST \$id /"; done
+head -3 \$PASSVM_RUN_DIR/102/passvm.log | sed 's/^/LOG102 /'
+for id in 101 102; do grep -h VMS-DISKS \$PASSVM_RUN_DIR/\$id/console.log | head -1 | tr -d '\r' | sed "s/^/GUEST \$id /"; done
 python3 "$tmp/term.py" "\$P" 101
 # malformed options and config lines: one line each, nothing changed
 before=\$(cat \$PASSVM_CONFIG_DIR/*.conf | md5sum)
