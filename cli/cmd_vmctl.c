@@ -770,7 +770,9 @@ int cmd_terminal(int argc, char **argv)
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	close(fd);
-	fprintf(stderr, "\npassvm: %s VM %u's console\n", detached ? "detached from" :
-		"the VM closed", c.a.id);
+	if (detached)
+		fprintf(stderr, "\npassvm: detached from VM %u's console\n", c.a.id);
+	else
+		fprintf(stderr, "\npassvm: VM %u's console closed (the VM stopped)\n", c.a.id);
 	return 0;
 }
