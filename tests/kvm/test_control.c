@@ -139,8 +139,9 @@ static void test_managed(void)
 	if (start(&rn) < 0)
 		return;
 	char reply[512], buf[4096];
+	/* "starting" until the run loop has the guest going. */
+	CHECK(wait_status("\"ok\": true, \"status\": \"running\""));
 	ask("{\"cmd\": \"status\"}\n", reply, sizeof(reply));
-	CHECK(strstr(reply, "\"ok\": true, \"status\": \"running\"") != NULL);
 	CHECK(strstr(reply, "\"vcpus\": 1, \"memory_mib\": 32, \"reboots\": 0") != NULL);
 
 	/* The console: the ring replays HI, a typed byte comes back. */
