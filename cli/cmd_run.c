@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "common.h"
 #include "vmm.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,10 @@ static void usage(FILE *f)
 		"  --console KIND      stdio (default), pty (prints the pty's path) or a\n"
 		"                      file PATH that receives the guest's output\n"
 		"  --hide-hypervisor   no hypervisor CPUID bit or KVM leaves\n"
+		"  --seccomp MODE      on (default): each VMM thread may make only the\n"
+		"                      system calls its kind needs, a forbidden one stops\n"
+		"                      the VMM with one line; log: allow and let the kernel\n"
+		"                      log them (dmesg, audit type=1326); off\n"
 		"  -h, --help          this text\n",
 		DEFAULT_CMDLINE, DEFAULT_MEMORY);
 }
@@ -47,7 +52,12 @@ static void on_signal(int sig)
 		running_vm->interrupt_requested = 1;
 }
 
-static int parse_args(int argc, char **argv, struct vmm_config *cfg)
+struct run_options {
+	enum vmm_sandbox_mode seccomp;
+};
+
+static int parse_args(int argc, char **argv, struct vmm_config *cfg,
+		      struct run_options *ro)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
@@ -58,6 +68,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 		{ "hugepages", no_argument, NULL, 'H' },
 		{ "console", required_argument, NULL, 'C' },
 		{ "hide-hypervisor", no_argument, NULL, 'x' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -67,6 +78,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 
 	*cfg = (struct vmm_config){ .cmdline = DEFAULT_CMDLINE, .cpus = 1,
 				    .console = VMM_CONSOLE_STDIO };
+	*ro = (struct run_options){ .seccomp = VMM_SANDBOX_ON };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -91,6 +103,12 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
 			else {
 				cfg->console = VMM_CONSOLE_FILE;
 				cfg->console_path = optarg;
+			}
+			break;
+		case 'S':
+			if (vmm_sandbox_mode_parse(optarg, &ro->seccomp) < 0) {
+				log_error("--seccomp '%s': give on, off or log", optarg);
+				return -EINVAL;
 			}
 			break;
 		case 'h':
@@ -199,16 +217,27 @@ int cmd_run(int argc, char **argv);
 int cmd_run(int argc, char **argv)
 {
 	struct vmm_config cfg;
-	int r = parse_args(argc, argv, &cfg);
+	struct run_options ro;
+	int r = parse_args(argc, argv, &cfg, &ro);
 	if (r > 0)
 		return 0; /* --help */
 	if (r < 0 || check_host_memory(&cfg) < 0)
 		return EXIT_USAGE;
 
+	/* The filters are compiled now, while every call is allowed; each
+	 * thread installs its own once it is running (vmm/sandbox.h). */
+	r = vmm_sandbox_prepare(ro.seccomp);
+	if (r < 0) {
+		log_error_errno(r, "cannot build the seccomp filters (--seccomp off runs "
+				"without them)");
+		return 1;
+	}
+
 	static struct vmm_vm vm;
 	r = vmm_vm_create(&vm, &cfg);
 	if (r < 0) {
 		report_create_error(&vm, &cfg, r);
+		vmm_sandbox_release();
 		return 1;
 	}
 	if (cfg.console == VMM_CONSOLE_PTY)
@@ -227,6 +256,7 @@ int cmd_run(int argc, char **argv)
 	char detail[sizeof(vm.stop_detail)];
 	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
 	vmm_vm_destroy(&vm);
+	vmm_sandbox_release();
 	running_vm = NULL;
 	if (reason == VMM_STOP_POWEROFF)
 		return 0;
