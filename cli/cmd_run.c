@@ -2,14 +2,21 @@
 /* passvm run: boot a Linux guest on KVM; exits when the guest stops. */
 #include "cli.h"
 #include "common.h"
+#include "run_devices.h"
 #include "vmm.h"
 #include "sandbox.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
 #define DEFAULT_MEMORY "512M"
 #define DEFAULT_CMDLINE "console=ttyS0 panic=-1"
@@ -35,29 +42,43 @@ static void usage(FILE *f)
 		"  --console KIND      stdio (default), pty (prints the pty's path) or a\n"
 		"                      file PATH that receives the guest's output\n"
 		"  --hide-hypervisor   no hypervisor CPUID bit or KVM leaves\n"
+		"  --device vfio=BDF[,fallback=auto|none][,rom=off|FILE][,hide-hypervisor]\n"
+		"                      pass a host PCI function through (repeatable). Its\n"
+		"                      whole IOMMU group goes to vfio-pci for the VM's life\n"
+		"                      and back to its drivers at exit; fallback=auto gives\n"
+		"                      the guest virtio-net/-blk on the host's driver when\n"
+		"                      it cannot be passed through; rom= the expansion ROM\n"
+		"  --dry-run           print what would happen to each --device; change nothing\n"
 		"  --seccomp MODE      on (default): each VMM thread may make only the\n"
 		"                      system calls its kind needs, a forbidden one stops\n"
 		"                      the VMM with one line; log: allow and let the kernel\n"
 		"                      log them (dmesg, audit type=1326); off\n"
+		"  --user USER         once everything is open, the VMM runs as USER with no\n"
+		"                      capabilities; a root parent stays to give devices back\n"
 		"  -h, --help          this text\n",
 		DEFAULT_CMDLINE, DEFAULT_MEMORY);
 }
 
 static struct vmm_vm *running_vm;
+static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	interrupted = 1;
 	if (running_vm)
 		running_vm->interrupt_requested = 1;
 }
 
-struct run_options {
+struct run_args {
+	struct run_device_arg devices[RUN_DEVICES_MAX];
+	size_t ndevices;
+	bool dry_run;
 	enum vmm_sandbox_mode seccomp;
+	const char *user;
 };
 
-static int parse_args(int argc, char **argv, struct vmm_config *cfg,
-		      struct run_options *ro)
+static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_args *ra)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
@@ -68,7 +89,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg,
 		{ "hugepages", no_argument, NULL, 'H' },
 		{ "console", required_argument, NULL, 'C' },
 		{ "hide-hypervisor", no_argument, NULL, 'x' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "seccomp", required_argument, NULL, 'S' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -78,7 +102,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg,
 
 	*cfg = (struct vmm_config){ .cmdline = DEFAULT_CMDLINE, .cpus = 1,
 				    .console = VMM_CONSOLE_STDIO };
-	*ro = (struct run_options){ .seccomp = VMM_SANDBOX_ON };
+	ra->seccomp = VMM_SANDBOX_ON;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -88,6 +112,31 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg,
 		case 'H': cfg->hugepages = true; break;
 		case 'x': cfg->hide_hypervisor = true; break;
 		case 'm': memory = optarg; break;
+		case 'D': ra->dry_run = true; break;
+		case 'U': ra->user = optarg; break;
+		case 'S':
+			if (vmm_sandbox_mode_parse(optarg, &ra->seccomp) < 0) {
+				log_error("--seccomp '%s': give on, off or log", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'd': {
+			const char *bad;
+			if (ra->ndevices == RUN_DEVICES_MAX) {
+				log_error("--device: at most %d devices per VM", RUN_DEVICES_MAX);
+				return -EINVAL;
+			}
+			if (run_device_parse(optarg, &ra->devices[ra->ndevices], &bad) < 0) {
+				log_error("--device '%s': cannot parse at '%s': expected "
+					  "vfio=BDF[,fallback=auto|none][,rom=off|FILE][,hide-hypervisor]",
+					  optarg, bad);
+				return -EINVAL;
+			}
+			if (ra->devices[ra->ndevices].hide_hypervisor)
+				cfg->hide_hypervisor = true;
+			ra->ndevices++;
+			break;
+		}
 		case 'n':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65535) {
 				log_error("--cpus '%s': give a whole number from 1 to KVM's limit", optarg);
@@ -105,12 +154,6 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg,
 				cfg->console_path = optarg;
 			}
 			break;
-		case 'S':
-			if (vmm_sandbox_mode_parse(optarg, &ro->seccomp) < 0) {
-				log_error("--seccomp '%s': give on, off or log", optarg);
-				return -EINVAL;
-			}
-			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -124,7 +167,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg,
 			  argv[optind]);
 		return -EINVAL;
 	}
-	if (!cfg->kernel_path) {
+	if (!cfg->kernel_path && !ra->dry_run) {
 		log_error("--kernel PATH is required (passvm run --help)");
 		return -EINVAL;
 	}
@@ -213,37 +256,258 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 	}
 }
 
+/* Prints one line per device that does not go to the guest as asked. */
+static void report_plan(const struct run_plan *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct run_device_plan *d = &plan->dev[i];
+		if (d->decision == RUN_FALLBACK)
+			log_warn("%s: not passed through (%s); the guest gets %s instead",
+				 d->info.bdf, d->why_not, d->fallback_what);
+		else if (d->decision == RUN_REFUSE)
+			log_error("cannot pass through %s: %s; fallback: %s; nothing was changed",
+				  d->info.bdf, d->why_not, d->fallback_what);
+	}
+}
+
+/* Every group member the bind took, for vfio_restore. */
+static size_t bound_members(const struct run_plan *plan, struct pci_addr **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	if (!plan->have_bind)
+		return 0;
+	for (size_t g = 0; g < plan->bind.count; g++)
+		n += plan->bind.groups[g].count;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return 0;
+	n = 0;
+	for (size_t g = 0; g < plan->bind.count; g++)
+		for (size_t m = 0; m < plan->bind.groups[g].count; m++)
+			if (plan->bind.groups[g].members[m].action == VFIO_MEMBER_BIND)
+				(*out)[n++] = plan->bind.groups[g].members[m].info.addr;
+	return n;
+}
+
+/* Gives back what this run bound: on every way out but SIGKILL (which
+ * `passvm vfio restore` covers from the journal). */
+static int give_back(const struct vfio_host *host, const struct run_plan *plan)
+{
+	struct pci_addr *addrs;
+	size_t n = bound_members(plan, &addrs);
+	int r = 0;
+	if (n) {
+		struct vfio_restore_result *res = NULL;
+		size_t nres = 0;
+		r = vfio_restore(host, addrs, n, &res, &nres);
+		for (size_t i = 0; i < nres; i++)
+			if (res[i].err < 0)
+				log_error_errno(res[i].err, "cannot give %s back to %s (the journal "
+						"keeps it: run `passvm vfio restore`)", res[i].bdf,
+						res[i].to[0] ? res[i].to : "no driver");
+		free(res);
+	}
+	free(addrs);
+	return r;
+}
+
+static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
+{
+	struct pci_addr failed = { 0 };
+	int rollback_err = 0;
+	char bdf[PCI_ADDR_STRLEN];
+	int r = vfio_bind_apply(host, &plan->bind, 10000, &failed, &rollback_err);
+	if (r == 0)
+		return 0;
+	pci_addr_format(&failed, bdf);
+	const char *after = rollback_err == 0 ? "nothing was left changed"
+			    : "giving back failed too: run `passvm vfio restore --all`";
+	if (r == -ENOPKG)
+		log_error("cannot bind %s: the vfio-pci driver is not loaded (modprobe vfio-pci); "
+			  "%s", bdf, after);
+	else
+		log_error_errno(r, "cannot bind %s to vfio-pci (%s)", bdf, after);
+	return r;
+}
+
+/* PASSVM_TEST_FAULT_AT=POINT: passvm kills itself with SIGKILL there, for
+ * the fault tests (tests/hw/faults.sh): whatever a crash at that point
+ * leaves, `passvm vfio restore` must give back. Points, in order: bound (the
+ * root process, devices bound), created (the VMM, machine built),
+ * passthrough (devices opened and mapped), confined (user dropped, about to
+ * run). */
+static void fault_point(const char *point)
+{
+	const char *at = getenv("PASSVM_TEST_FAULT_AT");
+	if (at && strcmp(at, point) == 0)
+		raise(SIGKILL);
+}
+
+/* A forked VMM must not outlive its root parent: a parent killed with
+ * SIGKILL cannot give devices back, and `passvm vfio restore` cannot take
+ * them from a VMM that still holds them. The kernel clears the setting when
+ * credentials change, so the VMM arms it again after dropping to --user
+ * (prctl(2), PR_SET_PDEATHSIG). */
+static void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		raise(SIGKILL); /* it died before the setting took */
+}
+
+struct vmm_user {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+};
+
+static int lookup_user(const char *name, struct vmm_user *u)
+{
+	if (geteuid() != 0) {
+		log_error("--user %s: passvm must run as root to drop to another user", name);
+		return -EPERM;
+	}
+	errno = 0;
+	const struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		log_error("--user %s: no such user on this host (see getent passwd)", name);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		log_error("--user %s: that is root; name an unprivileged user", name);
+		return -EINVAL;
+	}
+	*u = (struct vmm_user){ .set = true, .uid = pw->pw_uid, .gid = pw->pw_gid };
+	return 0;
+}
+
+/* The root parent of a forked VMM: waits for it, passes SIGINT/SIGTERM on
+ * (a manager that signals passvm stops the guest), and says so when the
+ * VMM died of a signal. The caller then gives the devices back. */
+static int supervise(pid_t pid)
+{
+	bool forwarded = false;
+	int st = 0;
+	for (;;) {
+		if (interrupted && !forwarded) {
+			kill(pid, SIGTERM);
+			forwarded = true;
+		}
+		pid_t w = waitpid(pid, &st, 0);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return log_error_errno(-errno, "cannot wait for the VMM process %d", (int)pid),
+			       1;
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	log_error("the VMM process %d was killed by signal %d (%s); its devices go back to "
+		  "their drivers", (int)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	return 1;
+}
+
+/* The VMM: builds the machine, hands it the passed-through devices, drops
+ * to --user, confines each thread (seccomp) and runs the guest. Returns the
+ * exit status. A forked VMM leaves its devices to its own exit: closing the
+ * VFIO fds resets and releases them and takes the container's DMA mappings
+ * with it, and the main thread's seccomp list has no VFIO teardown calls. */
+static int run_vmm(struct vmm_config *cfg, const struct run_plan *plan,
+		   const struct run_args *ra, const struct vmm_user *user, pid_t parent)
+{
+	bool forked = parent != 0;
+	static struct vmm_vm vm;
+	static struct vmm_passthrough pt;
+	/* The filters are compiled now, while every call is allowed; each
+	 * thread installs its own once it runs (vmm/sandbox.h). */
+	int r = vmm_sandbox_prepare(ra->seccomp);
+	if (r < 0)
+		return log_error_errno(r, "cannot build the seccomp filters (--seccomp off "
+				       "runs without them)"), 1;
+	r = vmm_vm_create(&vm, cfg);
+	if (r < 0) {
+		report_create_error(&vm, cfg, r);
+		vmm_sandbox_release();
+		return 1;
+	}
+	fault_point("created");
+	if (cfg->console == VMM_CONSOLE_PTY)
+		log_info("guest console on %s", vm.console_pty);
+
+	struct vmm_passthrough_device pdevs[RUN_DEVICES_MAX];
+	size_t npdevs = 0;
+	for (size_t i = 0; i < plan->count; i++)
+		if (plan->dev[i].decision == RUN_PASS)
+			pdevs[npdevs++] = (struct vmm_passthrough_device){
+				.addr = plan->dev[i].info.addr,
+				.group = plan->dev[i].info.iommu_group,
+				.opt = plan->dev[i].arg.opt,
+			};
+	char why[512];
+	struct pci_addr bad;
+	if (!interrupted && npdevs) {
+		r = vmm_passthrough_start(&pt, &vm, pdevs, npdevs, &bad, why, sizeof(why));
+		if (r < 0) {
+			char bdf[PCI_ADDR_STRLEN];
+			pci_addr_format(&bad, bdf);
+			log_error("cannot pass %s through: %s (%s); the devices go back to their "
+				  "drivers", bdf, why, strerror(-r));
+			vmm_vm_destroy(&vm);
+			vmm_sandbox_release();
+			return 1;
+		}
+	}
+	fault_point("passthrough");
+	if (user->set) {
+		r = vmm_sandbox_drop_privileges(user->uid, user->gid);
+		if (r < 0) {
+			log_error_errno(r, "cannot drop to user %s", ra->user);
+			vmm_passthrough_stop(&pt);
+			vmm_vm_destroy(&vm);
+			vmm_sandbox_release();
+			return 1;
+		}
+		if (forked)
+			die_with_parent(parent);
+	}
+	fault_point("confined");
+
+	running_vm = &vm;
+	if (interrupted)
+		vm.interrupt_requested = 1;
+	enum vmm_stop_reason reason = vmm_vm_run(&vm);
+	char detail[sizeof(vm.stop_detail)];
+	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
+	running_vm = NULL;
+	if (!forked)
+		vmm_passthrough_stop(&pt);
+	vmm_vm_destroy(&vm);
+	vmm_sandbox_release();
+	if (reason == VMM_STOP_POWEROFF)
+		return 0;
+	log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
+	return 1;
+}
+
 int cmd_run(int argc, char **argv);
 int cmd_run(int argc, char **argv)
 {
 	struct vmm_config cfg;
-	struct run_options ro;
-	int r = parse_args(argc, argv, &cfg, &ro);
+	static struct run_args ra;
+	memset(&ra, 0, sizeof(ra));
+	int r = parse_args(argc, argv, &cfg, &ra);
 	if (r > 0)
 		return 0; /* --help */
-	if (r < 0 || check_host_memory(&cfg) < 0)
+	if (r < 0 || (!ra.dry_run && check_host_memory(&cfg) < 0))
 		return EXIT_USAGE;
 
-	/* The filters are compiled now, while every call is allowed; each
-	 * thread installs its own once it is running (vmm/sandbox.h). */
-	r = vmm_sandbox_prepare(ro.seccomp);
-	if (r < 0) {
-		log_error_errno(r, "cannot build the seccomp filters (--seccomp off runs "
-				"without them)");
-		return 1;
-	}
+	struct vmm_user user = { 0 };
+	if (ra.user && !ra.dry_run && lookup_user(ra.user, &user) < 0)
+		return EXIT_USAGE;
 
-	static struct vmm_vm vm;
-	r = vmm_vm_create(&vm, &cfg);
-	if (r < 0) {
-		report_create_error(&vm, &cfg, r);
-		vmm_sandbox_release();
-		return 1;
-	}
-	if (cfg.console == VMM_CONSOLE_PTY)
-		log_info("guest console on %s", vm.console_pty);
-
-	running_vm = &vm;
+	/* Signals are caught from here on: a SIGTERM while devices are
+	 * being bound or the VM is starting still ends in give_back. */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -252,14 +516,83 @@ int cmd_run(int argc, char **argv)
 	 * VM: the UART's writes then fail with EPIPE and are dropped. */
 	signal(SIGPIPE, SIG_IGN);
 
-	enum vmm_stop_reason reason = vmm_vm_run(&vm);
-	char detail[sizeof(vm.stop_detail)];
-	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
-	vmm_vm_destroy(&vm);
-	vmm_sandbox_release();
-	running_vm = NULL;
-	if (reason == VMM_STOP_POWEROFF)
+	static struct host_root root;
+	static struct vfio_host vhost;
+	static struct run_plan plan;
+	bool bound = false;
+	if (ra.ndevices) {
+		if (host_root_open(&root, "/") < 0)
+			return log_error_errno(-errno, "cannot open the host root /"), 1;
+		vfio_host_init(&vhost, &root);
+		r = run_plan_build(&vhost, ra.devices, ra.ndevices, &plan);
+		if (r == -EEXIST) {
+			log_error("--device: the same device is named twice");
+			return EXIT_USAGE;
+		}
+		if (r < 0) {
+			log_error_errno(r, "cannot read the host's PCI devices and IOMMU groups");
+			return 1;
+		}
+		if (ra.dry_run) {
+			run_plan_print(stdout, &plan);
+			r = plan.refused ? 1 : 0;
+			run_plan_free(&plan);
+			host_root_close(&root);
+			return r;
+		}
+		report_plan(&plan);
+		if (plan.refused) {
+			run_plan_free(&plan);
+			host_root_close(&root);
+			return 1;
+		}
+		if (plan.have_bind) {
+			if (take_devices(&vhost, &plan) < 0) {
+				run_plan_free(&plan);
+				host_root_close(&root);
+				return 1;
+			}
+			bound = true;
+		}
+	} else if (ra.dry_run) {
+		printf("no --device: nothing on the host would change\n");
 		return 0;
-	log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
-	return 1;
+	}
+
+	/* Passed-through devices or --user: the VMM runs in a child, and
+	 * this root process only waits and gives the devices back, however
+	 * the VMM ends (its seccomp filter, SIGKILL, a crash). */
+	size_t npass = 0;
+	for (size_t i = 0; i < plan.count; i++)
+		npass += plan.dev[i].decision == RUN_PASS;
+	int status = 1;
+	if (bound)
+		fault_point("bound");
+	if (ra.user || npass) {
+		struct termios tio;
+		bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
+		fflush(NULL);
+		pid_t self = getpid();
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_error_errno(-errno, "cannot start the VMM process");
+		} else if (pid == 0) {
+			die_with_parent(self);
+			_exit(run_vmm(&cfg, &plan, &ra, &user, self));
+		} else {
+			status = supervise(pid);
+			/* A VMM killed by a signal left the terminal raw. */
+			if (tty)
+				tcsetattr(STDIN_FILENO, TCSANOW, &tio);
+		}
+	} else {
+		status = run_vmm(&cfg, &plan, &ra, &user, 0);
+	}
+	if (bound && give_back(&vhost, &plan) < 0)
+		status = 1;
+	if (ra.ndevices) {
+		run_plan_free(&plan);
+		host_root_close(&root);
+	}
+	return status;
 }

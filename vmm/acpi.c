@@ -23,8 +23,6 @@
 
 /* PCI INTx: slot s pin p (0 = INTA) -> GSI 16 + (s + p) % 8, the IOAPIC's
  * PCI pins (level, active low by PCI convention). */
-#define PCI_INTX_GSI_BASE 16
-#define PCI_INTX_GSIS 8
 
 uint8_t vmm_acpi_checksum(const void *data, size_t len)
 {
@@ -180,7 +178,7 @@ static void pci_prt(struct aml_buf *b)
 			aml_integer(b, (uint64_t)slot << 16 | 0xffff);
 			aml_integer(b, pin);
 			aml_integer(b, 0);
-			aml_integer(b, PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS);
+			aml_integer(b, vmm_pci_intx_gsi(slot, pin));
 			aml_close(b, e);
 		}
 	}

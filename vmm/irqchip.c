@@ -176,3 +176,15 @@ int vmm_irqchip_irqfd(struct vmm_irqchip *chip, int eventfd, uint32_t gsi, bool 
 	int r = kvm_vm_ioctl(chip->vm, KVM_IRQFD, &irqfd);
 	return r < 0 ? r : 0;
 }
+
+int vmm_irqchip_irqfd_resample(struct vmm_irqchip *chip, int eventfd, int resample_fd,
+			       uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)eventfd, .gsi = gsi,
+		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = assign ? (uint32_t)resample_fd : 0,
+	};
+	int r = kvm_vm_ioctl(chip->vm, KVM_IRQFD, &irqfd);
+	return r < 0 ? r : 0;
+}

@@ -133,11 +133,27 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	vm->fd = -1;
 }
 
+/* The lowest slot removed earlier, else the next never used. */
+static uint32_t pick_slot(const struct kvm_vm *vm, bool *reused)
+{
+	for (uint32_t w = 0; w < KVM_VM_SLOT_WORDS; w++)
+		if (vm->slots_free[w]) {
+			*reused = true;
+			return w * 64 + (uint32_t)__builtin_ctzll(vm->slots_free[w]);
+		}
+	*reused = false;
+	return vm->slots_used;
+}
+
 int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, void *host,
 		      uint64_t size_bytes, uint32_t *slot_out)
 {
+	bool reused;
+	uint32_t slot = pick_slot(vm, &reused);
+	if (!reused && slot >= KVM_VM_SLOT_WORDS * 64)
+		return -ENOSPC;
 	struct kvm_userspace_memory_region region = {
-		.slot = vm->slots_used,
+		.slot = slot,
 		.guest_phys_addr = gpa,
 		.memory_size = size_bytes,
 		.userspace_addr = (uint64_t)(uintptr_t)host,
@@ -147,8 +163,24 @@ int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, void *host,
 	if (r < 0)
 		return r;
 	if (slot_out)
-		*slot_out = vm->slots_used;
-	vm->slots_used++;
+		*slot_out = slot;
+	if (reused)
+		vm->slots_free[slot / 64] &= ~(1ULL << (slot % 64));
+	else
+		vm->slots_used++;
+	return 0;
+}
+
+int kvm_vm_remove_memory(struct kvm_vm *vm, uint32_t slot)
+{
+	if (slot >= vm->slots_used || (vm->slots_free[slot / 64] & (1ULL << (slot % 64))))
+		return -EINVAL;
+	/* api.rst, KVM_SET_USER_MEMORY_REGION: memory_size 0 deletes it. */
+	struct kvm_userspace_memory_region region = { .slot = slot };
+	int r = ioctl_or_errno(vm->fd, KVM_SET_USER_MEMORY_REGION, (unsigned long)&region);
+	if (r < 0)
+		return r;
+	vm->slots_free[slot / 64] |= 1ULL << (slot % 64);
 	return 0;
 }
 

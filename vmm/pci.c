@@ -104,6 +104,14 @@ uint32_t vmm_pci_config_read(struct vmm_pci_device *pdev, uint32_t offset, uint3
 {
 	if (!access_ok(offset, size))
 		return 0xffffffff;
+	if (pdev->ops && pdev->ops->config_read)
+		return pdev->ops->config_read(pdev, offset, size);
+	return vmm_pci_config_read_emulated(pdev, offset, size);
+}
+
+uint32_t vmm_pci_config_read_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				      uint32_t size)
+{
 	uint32_t v = 0;
 	for (uint32_t i = 0; i < size; i++)
 		v |= (uint32_t)pdev->config[offset + i] << (8 * i);
@@ -156,6 +164,16 @@ int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 {
 	if (!access_ok(offset, size))
 		return -EINVAL;
+	if (pdev->ops && pdev->ops->config_write)
+		pdev->ops->config_write(pdev, offset, size, value);
+	else
+		vmm_pci_config_write_emulated(pdev, offset, size, value);
+	return 0;
+}
+
+void vmm_pci_config_write_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				   uint32_t size, uint32_t value)
+{
 	for (uint32_t i = 0; i < size; i++) {
 		uint8_t v = (uint8_t)(value >> (8 * i));
 		uint32_t o = offset + i;
@@ -168,5 +186,4 @@ int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 		update_bars(pdev);
 	if (pdev->ops && pdev->ops->config_written)
 		pdev->ops->config_written(pdev, offset, size);
-	return 0;
 }

@@ -22,16 +22,28 @@
 #define HOST_BRIDGE_DEVICE 0x0008
 #define HOST_BRIDGE_CLASS 0x060000
 
+#define PCI_INTX_GSI_BASE 16
+#define PCI_INTX_GSIS 8
+
+uint32_t vmm_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS;
+}
+
 static const struct vmm_pci_device_ops bridge_ops = { .name = "host-bridge" };
 
-/* The function at bus/device/function, or NULL (reads as all-ones). Only
- * function 0 of bus 0 exists. Caller holds host->lock. */
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_HEADER_TYPE_MULTIFUNCTION 0x80
+
+/* The function at bus/device/function of bus 0, or NULL (reads as
+ * all-ones, which is how a guest's scan learns a function is absent).
+ * Caller holds host->lock. */
 static struct vmm_pci_device *lookup(struct vmm_pci_host *host, uint32_t bus,
 				     uint32_t dev, uint32_t fn)
 {
-	if (bus != 0 || fn != 0 || dev >= VMM_PCI_SLOTS)
+	if (bus != 0 || dev >= VMM_PCI_SLOTS || fn >= VMM_PCI_FUNCTIONS)
 		return NULL;
-	return host->slots[dev];
+	return host->slots[dev][fn];
 }
 
 static uint32_t load_le(const uint8_t *data, uint32_t size)
@@ -137,7 +149,7 @@ int vmm_pci_host_init(struct vmm_pci_host *host, struct vmm_bus *pio,
 	vmm_pci_device_init(&host->bridge, HOST_BRIDGE_VENDOR, HOST_BRIDGE_DEVICE,
 			    HOST_BRIDGE_CLASS, &bridge_ops, host);
 	host->bridge.slot = 0;
-	host->slots[0] = &host->bridge;
+	host->slots[0][0] = &host->bridge;
 	int r = vmm_bus_register(pio, 0xcf8, 8, &vmm_pci_host_cfg_ops, host);
 	if (r == 0)
 		r = vmm_bus_register(mmio, VMM_ECAM_BASE, VMM_ECAM_BYTES,
@@ -155,12 +167,15 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-/* Picks an address for each BAR (largest alignment is the BAR size). */
-static int assign_bars(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
+/* Picks an address for each BAR of a function (alignment is the BAR size),
+ * advancing the window cursors; writes nothing to the function yet. */
+static int place_bars(struct vmm_pci_host *host, const struct vmm_pci_device *pdev,
+		      uint64_t addrs[VMM_PCI_BARS], uint16_t *cmd)
 {
-	uint16_t cmd = 0;
+	*cmd = 0;
 	for (unsigned i = 0; i < VMM_PCI_BARS; i++) {
 		const struct vmm_pci_bar *b = &pdev->bars[i];
+		addrs[i] = 0;
 		if (!b->size)
 			continue;
 		uint64_t addr;
@@ -169,46 +184,115 @@ static int assign_bars(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
 			if (addr + b->size > IO_WINDOW_END)
 				return -ENOSPC;
 			host->io_next = (uint32_t)(addr + b->size);
-			cmd |= 0x1;
+			*cmd |= 0x1;
 		} else if (b->flags & VMM_PCI_BAR_MEM64) {
+			/* Every 64-bit BAR goes above 4 GiB: the window is half
+			 * the physical address space, so a GPU's 16 or 32 GiB
+			 * BAR fits, and the 32-bit window stays for the BARs
+			 * that can only live there. */
 			addr = align_up(host->mmio64_next, b->size);
-			if (addr < host->mmio64_next || addr + b->size > host->mmio64_end)
+			if (addr < host->mmio64_next || addr > host->mmio64_end ||
+			    b->size > host->mmio64_end - addr)
 				return -ENOSPC;
 			host->mmio64_next = addr + b->size;
-			cmd |= 0x2;
+			*cmd |= 0x2;
 		} else {
 			addr = align_up(host->mmio32_next, b->size);
-			if (addr + b->size > VMM_MMIO32_END)
+			if (addr > VMM_MMIO32_END || b->size > VMM_MMIO32_END - addr)
 				return -ENOSPC;
 			host->mmio32_next = addr + b->size;
-			cmd |= 0x2;
+			*cmd |= 0x2;
 		}
-		vmm_pci_config_write(pdev, 0x10 + 4 * i, 4, (uint32_t)addr);
+		addrs[i] = addr;
+	}
+	return 0;
+}
+
+static void apply_bars(struct vmm_pci_device *pdev, const uint64_t addrs[VMM_PCI_BARS],
+		       uint16_t cmd)
+{
+	for (unsigned i = 0; i < VMM_PCI_BARS; i++) {
+		const struct vmm_pci_bar *b = &pdev->bars[i];
+		if (!b->size)
+			continue;
+		vmm_pci_config_write(pdev, 0x10 + 4 * i, 4, (uint32_t)addrs[i]);
 		if (b->flags & VMM_PCI_BAR_MEM64)
 			vmm_pci_config_write(pdev, 0x10 + 4 * (i + 1), 4,
-					     (uint32_t)(addr >> 32));
+					     (uint32_t)(addrs[i] >> 32));
 	}
 	/* Enable decoding last, so each BAR is mapped once, where it ends up. */
 	if (cmd)
 		vmm_pci_config_write(pdev, 0x4, 2, cmd);
-	return 0;
 }
 
-int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
+static bool slot_free(const struct vmm_pci_host *host, int slot)
 {
+	for (unsigned fn = 0; fn < VMM_PCI_FUNCTIONS; fn++)
+		if (host->slots[slot][fn])
+			return false;
+	return true;
+}
+
+int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *const *fns,
+			  unsigned count)
+{
+	if (count == 0 || count > VMM_PCI_FUNCTIONS || !fns[0])
+		return -EINVAL;
 	int r = -ENOSPC;
 	pthread_mutex_lock(&host->lock);
+	/* BAR windows are only advanced on success: a failed plug must not
+	 * leave a hole that later devices can no longer use. */
+	uint64_t m32 = host->mmio32_next, m64 = host->mmio64_next;
+	uint32_t io = host->io_next;
 	for (int slot = 1; slot < VMM_PCI_SLOTS; slot++) {
-		if (host->slots[slot])
+		if (!slot_free(host, slot))
 			continue;
-		r = assign_bars(host, pdev);
-		if (r < 0)
+		bool multi = false;
+		uint64_t addrs[VMM_PCI_FUNCTIONS][VMM_PCI_BARS];
+		uint16_t cmds[VMM_PCI_FUNCTIONS] = { 0 };
+		r = 0;
+		for (unsigned fn = 0; fn < count && r == 0; fn++) {
+			if (!fns[fn])
+				continue;
+			multi |= fn > 0;
+			r = place_bars(host, fns[fn], addrs[fn], &cmds[fn]);
+		}
+		if (r < 0) {
+			host->mmio32_next = m32;
+			host->mmio64_next = m64;
+			host->io_next = io;
 			break;
-		pdev->slot = slot;
-		host->slots[slot] = pdev;
+		}
+		uint8_t *ht = &fns[0]->config[PCI_HEADER_TYPE];
+		*ht = (uint8_t)(multi ? *ht | PCI_HEADER_TYPE_MULTIFUNCTION
+				      : *ht & ~PCI_HEADER_TYPE_MULTIFUNCTION);
+		for (unsigned fn = 0; fn < count; fn++) {
+			if (!fns[fn])
+				continue;
+			apply_bars(fns[fn], addrs[fn], cmds[fn]);
+			fns[fn]->slot = slot;
+			fns[fn]->function = (int)fn;
+			host->slots[slot][fn] = fns[fn];
+		}
 		r = slot;
 		break;
 	}
 	pthread_mutex_unlock(&host->lock);
 	return r;
+}
+
+int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
+{
+	return vmm_pci_host_add_slot(host, &pdev, 1);
+}
+
+void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev)
+{
+	pthread_mutex_lock(&host->lock);
+	if (pdev->slot > 0 && pdev->slot < VMM_PCI_SLOTS && pdev->function >= 0 &&
+	    pdev->function < VMM_PCI_FUNCTIONS &&
+	    host->slots[pdev->slot][pdev->function] == pdev)
+		host->slots[pdev->slot][pdev->function] = NULL;
+	pdev->slot = -1;
+	pthread_mutex_unlock(&host->lock);
 }

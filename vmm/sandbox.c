@@ -31,6 +31,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
 #include <seccomp.h>
@@ -64,26 +65,34 @@ static const char *const common_calls[] = {
 
 /* vCPU, measured in the lab (2 vCPUs, Linux to poweroff; per thread after
  * its seccomp(): KVM_RUN 31391, write 66 (console), KVM_IRQ_LINE 12). Also
- * from the code: KVM_GET_REGS for a triple-fault report, KVM_SIGNAL_MSI and
- * KVM_SET_GSI_ROUTING for the MSIs of emulated PCI devices (irqchip.c). */
+ * from the code of the exits a vCPU handles: KVM_GET_REGS for a triple-fault
+ * report; MSI and MSI-X programming (msix.c, vfio_pci.c) creates eventfds
+ * and wires them as irqfds on MSI routes; a virtio BAR placed by the guest
+ * gets its notify ioeventfds, and a queue enabled or reset goes on or off
+ * its event loop (epoll_ctl); a passed-through device's config space and
+ * trapped BAR parts are pread/pwrite on its VFIO fd, its interrupts are
+ * VFIO_DEVICE_SET_IRQS, its mmap'd BARs move with KVM memory slots. */
 static const char *const vcpu_calls[] = {
-	"ioctl",
+	"ioctl", "read", "pread64", "pwrite64", "eventfd2", "close", "epoll_ctl",
 	NULL,
 };
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
+	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
 	0,
 };
 
-/* Device I/O (no such thread on this tree yet: the list is what the
- * virtio back ends are designed to call, to be narrowed by measurement
- * when they land): wait on eventfds (read, poll), block requests through
- * io_uring_enter or preadv/pwritev/fdatasync/fallocate, a tap's readv and
- * writev, interrupts through irqfd writes or KVM_IRQ_LINE/KVM_SIGNAL_MSI. */
+/* Device I/O: the event loops of vmm/evloop.c and what device back ends do
+ * on them (virtio_blk.c, virtio_rng.c, virtio-net on a tap): wait
+ * (epoll_wait), drain eventfds (read), raise interrupts through irqfd
+ * eventfds (write) or KVM_IRQ_LINE/KVM_SIGNAL_MSI, submit and reap disk
+ * requests (io_uring_enter; fdatasync and fallocate are io_uring ops, no
+ * calls here), fill entropy buffers (getrandom), move packets to and from
+ * the tap (readv, writev), take a queue off the loop (epoll_ctl). */
 static const char *const device_io_calls[] = {
-	"ioctl", "read", "readv", "writev", "preadv", "pwritev", "pread64", "pwrite64",
-	"io_uring_enter", "epoll_wait", "epoll_pwait", "poll", "ppoll",
-	"fdatasync", "fsync", "fallocate",
+	"ioctl", "epoll_wait", "epoll_ctl", "read", "readv", "writev",
+	"io_uring_enter", "getrandom",
 	NULL,
 };
 static const unsigned long device_io_ioctls[] = {
@@ -110,9 +119,12 @@ static const char *const control_calls[] = {
  * which is pthread_kill), stops the console reader (an eventfd write),
  * unmaps guest memory and closes every fd (munmap, close). Also from the
  * code: KVM_GET_REGS for an interrupted guest's report, TCSETS to give the
- * terminal back. */
+ * terminal back, and the teardown of virtio devices: queues off their
+ * loops (epoll_ctl), a disk's requests in flight drained
+ * (io_uring_enter). Passed-through devices are not stopped here: with
+ * them the VMM is a child process whose exit releases them. */
 static const char *const main_calls[] = {
-	"ioctl", "getpid", "tgkill", "close",
+	"ioctl", "getpid", "tgkill", "close", "epoll_ctl", "io_uring_enter",
 	NULL,
 };
 static const unsigned long main_ioctls[] = {

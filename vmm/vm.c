@@ -236,6 +236,7 @@ static int phase_devices(struct vmm_vm *vm)
 	r = vmm_bus_init(&vm->mmio, "mmio");
 	if (r < 0)
 		goto fail_pio;
+	vm->mmio.log_unclaimed = true;
 	r = vmm_pci_host_init(&vm->pci, &vm->pio, &vm->mmio, &vm->mem.map);
 	if (r < 0)
 		goto fail_mmio;

@@ -44,10 +44,13 @@ int kvm_system_check_required(const struct kvm_system *kvm, const char **missing
 /* KVM_GET_SUPPORTED_CPUID into a malloc'ed table; caller frees. */
 int kvm_system_supported_cpuid(const struct kvm_system *kvm, struct kvm_cpuid2 **out);
 
+#define KVM_VM_SLOT_WORDS 8  /* 512 memory slots tracked */
+
 struct kvm_vm {
 	int fd;
 	const struct kvm_system *kvm;
-	uint32_t slots_used;
+	uint32_t slots_used;                    /* high-water mark */
+	uint64_t slots_free[KVM_VM_SLOT_WORDS]; /* removed slots below it */
 };
 
 int kvm_vm_create(struct kvm_vm *vm, const struct kvm_system *kvm);
@@ -55,6 +58,9 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 /* Maps host memory at guest-physical gpa as the next free memory slot. */
 int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, void *host,
 		      uint64_t size_bytes, uint32_t *slot_out);
+/* Deletes a slot (a passed-through BAR that the guest moved or disabled);
+ * the slot number is reused by the next kvm_vm_add_memory. */
+int kvm_vm_remove_memory(struct kvm_vm *vm, uint32_t slot);
 /* ioctl on the VM fd: its non-negative result, or -errno. */
 int kvm_vm_ioctl(const struct kvm_vm *vm, unsigned long request, void *arg);
 
@@ -259,6 +265,11 @@ int vmm_irqchip_add_msi_route(struct vmm_irqchip *chip, uint64_t addr, uint32_t 
 int vmm_irqchip_update_msi_route(struct vmm_irqchip *chip, uint32_t gsi,
 				 uint64_t addr, uint32_t data);
 int vmm_irqchip_irqfd(struct vmm_irqchip *chip, int eventfd, uint32_t gsi, bool assign);
+/* A level-triggered irqfd on an IOAPIC GSI: KVM asserts the line when
+ * eventfd fires and signals resample_fd at the guest's EOI (a passed-through
+ * INTx: vfio-pci unmasks the host line on it). */
+int vmm_irqchip_irqfd_resample(struct vmm_irqchip *chip, int eventfd, int resample_fd,
+			       uint32_t gsi, bool assign);
 
 /* ===== bus.c: port I/O and MMIO dispatch ================================== */
 /*
@@ -285,6 +296,11 @@ struct vmm_bus {
 	struct vmm_bus_range *ranges; /* sorted by base, never overlapping */
 	size_t nr, cap;
 	atomic_ulong unclaimed;
+	/* Log unclaimed accesses (rate-limited, bus.c); off for port I/O,
+	 * which Linux probes for legacy devices on every boot. */
+	bool log_unclaimed;
+	atomic_llong unclaimed_logged_ms;
+	atomic_ulong unclaimed_quiet;
 };
 
 int vmm_bus_init(struct vmm_bus *bus, const char *name);
@@ -317,6 +333,13 @@ struct vmm_pci_device_ops {
 	 * masks), e.g. to react to MSI/MSI-X capability changes. */
 	void (*config_written)(struct vmm_pci_device *pdev, uint32_t offset,
 			       uint32_t size);
+	/* A device whose config space is partly elsewhere (a passed-through
+	 * function) takes every checked access here; it serves its emulated
+	 * bytes through vmm_pci_config_*_emulated. */
+	uint32_t (*config_read)(struct vmm_pci_device *pdev, uint32_t offset,
+				uint32_t size);
+	void (*config_write)(struct vmm_pci_device *pdev, uint32_t offset,
+			     uint32_t size, uint32_t value);
 };
 
 struct vmm_pci_bar {
@@ -336,6 +359,7 @@ struct vmm_pci_device {
 	const struct vmm_pci_device_ops *ops;
 	void *opaque;
 	int slot;                           /* device number on bus 0, -1 unplugged */
+	int function;                       /* 0-7 within the slot */
 };
 
 void vmm_pci_device_init(struct vmm_pci_device *pdev, uint16_t vendor,
@@ -355,13 +379,20 @@ uint32_t vmm_pci_config_read(struct vmm_pci_device *pdev, uint32_t offset,
 			     uint32_t size);
 int vmm_pci_config_write(struct vmm_pci_device *pdev, uint32_t offset,
 			 uint32_t size, uint32_t value);
+/* The generic model alone (masks, BAR mapping, config_written), without the
+ * config_read/config_write override; access already checked. */
+uint32_t vmm_pci_config_read_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				      uint32_t size);
+void vmm_pci_config_write_emulated(struct vmm_pci_device *pdev, uint32_t offset,
+				   uint32_t size, uint32_t value);
 
 /* ===== pci_host.c: the PCIe host bridge (bus 0) ============================ */
 #define VMM_PCI_SLOTS 32
+#define VMM_PCI_FUNCTIONS 8
 
 struct vmm_pci_host {
 	struct vmm_pci_device bridge;         /* 00:00.0 */
-	struct vmm_pci_device *slots[VMM_PCI_SLOTS];
+	struct vmm_pci_device *slots[VMM_PCI_SLOTS][VMM_PCI_FUNCTIONS];
 	pthread_mutex_t lock;                 /* config accesses, slots */
 	uint32_t cf8;                         /* CONFIG_ADDRESS */
 	uint64_t mmio32_next;                 /* BAR allocation cursors */
@@ -376,6 +407,21 @@ void vmm_pci_host_destroy(struct vmm_pci_host *host);
 /* Plugs a function in a free slot and gives its BARs addresses (as firmware
  * would). Returns the slot, -ENOSPC when full or the window is exhausted. */
 int vmm_pci_host_add(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* Plugs up to 8 functions into one free slot: fns[i] becomes function i
+ * (NULL leaves a gap; function 0 must exist, PCI 3.0 6.2.1). Function 0's
+ * header type gets the multi-function bit when any other function is there,
+ * and loses it otherwise, so a guest scans exactly what is plugged (a GPU and
+ * its HDMI audio function stay one device 0000:00:NN.0/.1, as the GPU driver
+ * expects). Returns the slot; -EINVAL, -ENOSPC; on error nothing is plugged. */
+int vmm_pci_host_add_slot(struct vmm_pci_host *host, struct vmm_pci_device *const *fns,
+			  unsigned count);
+/* Unplugs a function added above (config cycles to it then read all-ones);
+ * the caller has already unmapped its BARs. */
+void vmm_pci_host_remove(struct vmm_pci_host *host, struct vmm_pci_device *pdev);
+/* The GSI that INTx pin (0 = INTA) of a slot is wired to: IOAPIC pins
+ * 16-23, rotating with the slot as the swizzle of a real board does; the
+ * DSDT's _PRT announces the same table (acpi.c). */
+uint32_t vmm_pci_intx_gsi(unsigned slot, unsigned pin);
 extern const struct vmm_device_ops vmm_pci_host_cfg_ops;   /* port 0xCF8 */
 extern const struct vmm_device_ops vmm_pci_host_ecam_ops;
 

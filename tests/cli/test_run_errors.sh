@@ -73,4 +73,19 @@ if grep -q '^HugePages_Free: *0$' /proc/meminfo; then
 	expect 1 "cannot get 64 MiB of 2 MiB huge pages" --kernel "$tmp/text" --memory 64M --hugepages
 fi
 expect 1 "must be a multiple of 2 MiB with --hugepages" --kernel "$tmp/text" --memory 65M --hugepages
+# --device: bad syntax is a usage error; a device that cannot be passed
+# through (missing, or this machine has no IOMMU) is refused before the VM
+# exists, in one line, with what the guest would have got instead.
+expect 2 "--device 'vfio=zz': cannot parse at 'zz'" --kernel "$tmp/text" --device vfio=zz
+expect 2 "--device 'pci=00:02.0'" --kernel "$tmp/text" --device pci=00:02.0
+expect 2 "cannot parse at 'fallback=maybe'" --kernel "$tmp/text" --device vfio=00:02.0,fallback=maybe
+expect 2 "named twice" --kernel "$tmp/text" --device vfio=00:1e.7 --device vfio=0000:00:1e.7
+expect 1 "cannot pass through 0000:00:1e.7: no such PCI function on this host" \
+	--kernel "$tmp/text" --device vfio=00:1e.7
+if [ ! -d /sys/class/iommu ] || [ -z "$(ls /sys/class/iommu)" ]; then
+	dev=$(cd /sys/bus/pci/devices && for d in *; do
+		case $(cat "$d/class") in 0x0600*|0x0604*|0x0601*) ;; *) echo "$d"; break ;; esac; done)
+	[ -n "$dev" ] && expect 1 "cannot pass through $dev: .*IOMMU.*fallback: nothing: .*nothing was changed" \
+		--kernel "$tmp/text" --device "vfio=$dev,fallback=auto"
+fi
 exit $fail

@@ -12,9 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -35,6 +35,7 @@ static void *thread_main(void *arg)
 	struct job *j = arg;
 	/* Made before entering, as the VMM makes its fds during start-up. */
 	int efd = j->action == DO_ALLOWED ? eventfd(0, EFD_CLOEXEC) : -1;
+	int epfd = j->action == DO_ALLOWED ? epoll_create1(EPOLL_CLOEXEC) : -1;
 	int r = vmm_sandbox_enter(j->kind);
 	if (r < 0) {
 		j->result = 1000 + -r;
@@ -59,11 +60,15 @@ static void *thread_main(void *arg)
 		break;
 	}
 	case DO_ALLOWED: {
-		/* The device kind's own calls: an eventfd kick, a wait, its read. */
+		/* An event loop's own calls: watch an eventfd, kick it, wait,
+		 * drain it, take it off the loop. */
 		uint64_t v = 1;
-		struct pollfd p = { .fd = efd, .events = POLLIN };
-		j->result = write(efd, &v, sizeof(v)) == sizeof(v) && poll(&p, 1, 1000) == 1 &&
-					    read(efd, &v, sizeof(v)) == sizeof(v) && v == 1
+		struct epoll_event ev = { .events = EPOLLIN };
+		j->result = epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev) == 0 &&
+					    write(efd, &v, sizeof(v)) == sizeof(v) &&
+					    epoll_wait(epfd, &ev, 1, 1000) == 1 &&
+					    read(efd, &v, sizeof(v)) == sizeof(v) && v == 1 &&
+					    epoll_ctl(epfd, EPOLL_CTL_DEL, efd, NULL) == 0
 				    ? 0
 				    : -1;
 		break;

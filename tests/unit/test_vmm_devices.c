@@ -230,6 +230,71 @@ static void test_pci_host(void)
 	vmm_bus_destroy(&pio);
 }
 
+/* A GPU and its audio function in one slot (multi-function bit set on
+ * function 0, functions found through CF8 and ECAM), a single-function
+ * device after it with the bit cleared, BARs of a big 64-bit device above
+ * 4 GiB, and a plug that does not fit leaving no trace. */
+static void test_pci_multifunction(void)
+{
+	static struct vmm_pci_host host;
+	static struct vmm_pci_device gpu, audio, nic, huge;
+	struct vmm_bus pio, mmio;
+	struct vmm_memory_map map;
+	CHECK_EQ_INT(vmm_memory_map_build(&map, 1ULL << 30, 40), 0);
+	vmm_bus_init(&pio, "pio");
+	vmm_bus_init(&mmio, "mmio");
+	CHECK_EQ_INT(vmm_pci_host_init(&host, &pio, &mmio, &map), 0);
+
+	vmm_pci_device_init(&gpu, 0x10de, 0x2204, 0x030000, NULL, NULL);
+	CHECK_EQ_INT(vmm_pci_device_set_bar(&gpu, 0, 16 << 20, 0), 0);
+	CHECK_EQ_INT(vmm_pci_device_set_bar(&gpu, 1, 16ULL << 30,
+					    VMM_PCI_BAR_MEM64 | VMM_PCI_BAR_PREFETCH), 0);
+	vmm_pci_device_init(&audio, 0x10de, 0x1aef, 0x040300, NULL, NULL);
+	CHECK_EQ_INT(vmm_pci_device_set_bar(&audio, 0, 0x4000, 0), 0);
+	/* A host function 0 that had the bit keeps it only with peers. */
+	vmm_pci_device_init(&nic, 0x8086, 0x10d3, 0x020000, NULL, NULL);
+	nic.config[0x0e] = 0x80;
+
+	struct vmm_pci_device *const none[] = { NULL, &audio };
+	CHECK_EQ_INT(vmm_pci_host_add_slot(&host, none, 2), -EINVAL);
+	CHECK_EQ_INT(vmm_pci_host_add_slot(&host, none, 9), -EINVAL);
+	struct vmm_pci_device *const pair[] = { &gpu, &audio };
+	CHECK_EQ_INT(vmm_pci_host_add_slot(&host, pair, 2), 1);
+	CHECK_EQ_INT(gpu.slot, 1);
+	CHECK_EQ_INT(audio.slot, 1);
+	CHECK_EQ_INT(audio.function, 1);
+	/* 00:01.0 header type has bit 7; 00:01.1 answers; 00:01.2 does not. */
+	CHECK_EQ_INT(cf8_read(&pio, 0x8000080c, 2, 1), 0x80);
+	CHECK_EQ_INT(cf8_read(&pio, 0x80000900, 0, 4), 0x1aef10de);
+	CHECK_EQ_INT(cf8_read(&pio, 0x80000a00, 0, 4), 0xffffffff);
+	uint8_t d[4];
+	CHECK(vmm_bus_access(&mmio, VMM_ECAM_BASE + (1 << 15) + (1 << 12) + 8, d, 4, false));
+	CHECK_EQ_INT(d[3], 0x04);
+	CHECK(gpu.bars[1].mapped && gpu.bars[1].mapped_addr == map.mmio64_start);
+	CHECK(gpu.bars[1].mapped_addr % (16ULL << 30) == 0);
+	CHECK(audio.bars[0].mapped && audio.bars[0].mapped_addr >= gpu.bars[0].mapped_addr + (16 << 20));
+
+	CHECK_EQ_INT(vmm_pci_host_add(&host, &nic), 2);
+	CHECK_EQ_INT(nic.config[0x0e], 0);
+	CHECK_EQ_INT(nic.function, 0);
+
+	/* Bigger than the whole 64-bit window (2^39 bytes): refused, and the
+	 * window cursor does not move, so the next device still fits. */
+	uint64_t next = host.mmio64_next;
+	vmm_pci_device_init(&huge, 1, 2, 0x030000, NULL, NULL);
+	CHECK_EQ_INT(vmm_pci_device_set_bar(&huge, 0, 1ULL << 39, VMM_PCI_BAR_MEM64), 0);
+	CHECK_EQ_INT(vmm_pci_device_set_bar(&huge, 2, 1ULL << 20, VMM_PCI_BAR_MEM64), 0);
+	CHECK_EQ_INT(vmm_pci_host_add(&host, &huge), -ENOSPC);
+	CHECK_EQ_INT(huge.slot, -1);
+	CHECK(!huge.bars[2].mapped);
+	CHECK_EQ_INT(host.mmio64_next, next);
+	CHECK_EQ_INT(cf8_read(&pio, 0x80001800, 0, 4), 0xffffffff); /* 00:03.0 */
+
+	vmm_pci_host_destroy(&host);
+	vmm_bus_destroy(&mmio);
+	vmm_bus_destroy(&pio);
+}
+
 static uint8_t uart_in(struct vmm_uart *u, unsigned reg)
 {
 	uint8_t v;
@@ -354,6 +419,7 @@ int main(void)
 	test_bus();
 	test_pci_config();
 	test_pci_host();
+	test_pci_multifunction();
 	test_uart();
 	test_power();
 	return test_result();

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmm/vfio_pci.c: a host PCI function passed through to the guest.
+ *
+ * Owns: the guest's view of one VFIO device: its config space (virtualised
+ * where the guest must not or cannot reach the device: BAR addresses, the
+ * capability list, MSI/MSI-X, power states, the expansion ROM; passed to the
+ * device elsewhere), its BARs (mmap'd into KVM memory slots where VFIO
+ * allows it, trapped and forwarded elsewhere), and its interrupts (VFIO
+ * eventfds wired to KVM irqfds, so the hot path never enters passvm).
+ * Must not: touch the device fd other than through vfio/'s library, own the
+ * IOMMU context (vmm/passthrough.c does), or print.
+ */
+#ifndef PASSVM_VMM_VFIO_PCI_H
+#define PASSVM_VMM_VFIO_PCI_H
+
+#include "vfio.h"
+#include "vmm.h"
+
+enum vmm_vfio_rom { VMM_VFIO_ROM_DEVICE, VMM_VFIO_ROM_OFF, VMM_VFIO_ROM_FILE };
+
+struct vmm_vfio_pci_options {
+	enum vmm_vfio_rom rom;
+	const char *rom_path;   /* VMM_VFIO_ROM_FILE */
+};
+
+struct vmm_vfio_pci;
+
+/*
+ * Opens BDF (its group attached to io already), resets it, reads its config
+ * space and regions and builds the guest's view. The device is not on the
+ * bus yet: plug vmm_vfio_pci_device() into the host bridge. *why says what
+ * failed in words (the edge reports it).
+ */
+int vmm_vfio_pci_create(struct vmm_vfio_pci **out, struct vmm_vm *vm,
+			struct vfio_iommu *io, const struct pci_addr *addr, int group,
+			const struct vmm_vfio_pci_options *opt, char *why, size_t why_size);
+struct vmm_pci_device *vmm_vfio_pci_device(struct vmm_vfio_pci *d);
+/* The host function's number in its slot (0-7), to keep functions together. */
+unsigned vmm_vfio_pci_host_function(const struct vmm_vfio_pci *d);
+/* Wires INTx to the slot's GSI once the device is plugged. */
+int vmm_vfio_pci_plugged(struct vmm_vfio_pci *d);
+/* Guest accesses that failed at the device (counted, never fatal). */
+uint64_t vmm_vfio_pci_guest_errors(const struct vmm_vfio_pci *d);
+/* Interrupts off, BARs unmapped, the device reset and closed. */
+void vmm_vfio_pci_destroy(struct vmm_vfio_pci *d);
+
+/* ---- pure helpers, exposed for the unit tests ---------------------------- */
+
+/* What happens to a capability of a passed-through function. */
+enum vmm_vfio_cap_action {
+	VMM_VFIO_CAP_PASS,      /* guest reaches the device's registers */
+	VMM_VFIO_CAP_EMULATE,   /* passvm serves it (MSI, MSI-X, PM) */
+	VMM_VFIO_CAP_HIDE,      /* left out of the guest's list */
+};
+enum vmm_vfio_cap_action vmm_vfio_cap_action(uint8_t id, const char **why);
+enum vmm_vfio_cap_action vmm_vfio_ext_cap_action(uint16_t id, const char **why);
+
+/*
+ * The guest's config space built from the device's (raw, len 256 or 4096):
+ * the capability chains relinked without hidden capabilities, into cfg;
+ * emul[i] set for each byte passvm serves. Offsets of the kept MSI and PM
+ * capabilities are returned (0: absent or hidden); MSI-X is unlinked and its
+ * offset returned, for vmm/msix.c to append its emulated one there. Bounds-checked
+ * walk with a loop limit: raw may be anything.
+ */
+struct vmm_vfio_caps {
+	uint8_t msi, msix, pm, pcie;
+	uint8_t last;           /* last capability in the relinked list */
+};
+void vmm_vfio_build_config(const uint8_t *raw, size_t len, uint8_t *cfg, uint8_t *emul,
+			   struct vmm_vfio_caps *caps);
+
+/* A piece of a BAR that may be mmap'd. */
+struct vmm_vfio_area {
+	uint64_t offset, size;
+};
+/*
+ * Removes [hole_start, hole_end) (rounded out to pages) from a list of
+ * mmap-able areas, splitting where needed; keeps page-aligned pieces only.
+ * Returns the new count (at most max).
+ */
+unsigned vmm_vfio_carve_areas(struct vmm_vfio_area *areas, unsigned n, unsigned max,
+			      uint64_t hole_start, uint64_t hole_end, uint64_t page);
+
+#endif
