@@ -4,6 +4,8 @@
 #include "common.h"
 #include "run_devices.h"
 #include "vmm.h"
+#include "virtio.h"
+#include "run_managed.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -42,6 +44,14 @@ static void usage(FILE *f)
 		"  --console KIND      stdio (default), pty (prints the pty's path) or a\n"
 		"                      file PATH that receives the guest's output\n"
 		"  --hide-hypervisor   no hypervisor CPUID bit or KVM leaves\n"
+		"  --disk PATH[,readonly][,direct][,serial=S][,queues=N]\n"
+		"                      a virtio-blk disk on a raw image file or block\n"
+		"                      device (repeatable): readonly refuses the guest's\n"
+		"                      writes, direct bypasses the host page cache\n"
+		"                      (O_DIRECT), serial is what the guest reads as its\n"
+		"                      ID (at most 20 bytes), queues 1-%d (one host thread\n"
+		"                      and io_uring each)\n"
+		"  --rng               a virtio-rng device fed by the host's getrandom()\n"
 		"  --device vfio=BDF[,fallback=auto|none][,rom=off|FILE][,hide-hypervisor]\n"
 		"                      pass a host PCI function through (repeatable). Its\n"
 		"                      whole IOMMU group goes to vfio-pci for the VM's life\n"
@@ -49,6 +59,10 @@ static void usage(FILE *f)
 		"                      the guest virtio-net/-blk on the host's driver when\n"
 		"                      it cannot be passed through; rom= the expansion ROM\n"
 		"  --dry-run           print what would happen to each --device; change nothing\n"
+		"  --control PATH      a control socket (docs/control.md): status, pause,\n"
+		"                      resume, shutdown, stop, reboot, console; a guest\n"
+		"                      reset then reboots the guest instead of exiting\n"
+		"  --console-log PATH  with --control: append the console output here\n"
 		"  --seccomp MODE      on (default): each VMM thread may make only the\n"
 		"                      system calls its kind needs, a forbidden one stops\n"
 		"                      the VMM with one line; log: allow and let the kernel\n"
@@ -56,11 +70,13 @@ static void usage(FILE *f)
 		"  --user USER         once everything is open, the VMM runs as USER with no\n"
 		"                      capabilities; a root parent stays to give devices back\n"
 		"  -h, --help          this text\n",
-		DEFAULT_CMDLINE, DEFAULT_MEMORY);
+		DEFAULT_CMDLINE, DEFAULT_MEMORY, VIRTIO_BLK_MAX_QUEUES);
 }
 
 static struct vmm_vm *running_vm;
 static volatile sig_atomic_t interrupted;
+/* --control, --console-log: the managed path (cli/run_managed.c). */
+static const char *control_path, *console_log_path;
 
 static void on_signal(int sig)
 {
@@ -69,6 +85,103 @@ static void on_signal(int sig)
 	if (running_vm)
 		running_vm->interrupt_requested = 1;
 }
+
+#define MAX_DISKS 16
+
+struct disk_args {
+	struct virtio_blk_config disks[MAX_DISKS];
+	char *specs[MAX_DISKS];     /* strdup'ed, cut at the commas */
+	unsigned n;
+};
+
+static void disk_args_free(struct disk_args *d)
+{
+	for (unsigned i = 0; i < d->n; i++)
+		free(d->specs[i]);
+	d->n = 0;
+}
+
+/* PATH[,readonly][,direct][,serial=S][,queues=N]: one line on error. */
+static int parse_disk(const char *spec, struct disk_args *d)
+{
+	if (d->n == MAX_DISKS) {
+		log_error("--disk '%s': at most %d disks", spec, MAX_DISKS);
+		return -E2BIG;
+	}
+	char *copy = strdup(spec);
+	if (!copy)
+		return log_error_errno(-ENOMEM, "--disk");
+	struct virtio_blk_config *c = &d->disks[d->n];
+	*c = (struct virtio_blk_config){ .queues = 1 };
+	bool seen_ro = false, seen_direct = false, seen_queues = false;
+	char *save = NULL, *tok = strtok_r(copy, ",", &save);
+	int r = 0;
+	if (!tok || spec[0] == ',') {
+		log_error("--disk '%s': give the image first: --disk PATH[,readonly][,direct]"
+			  "[,serial=S][,queues=N]", spec);
+		r = -EINVAL;
+		goto out;
+	}
+	c->path = tok;
+	while (r == 0 && (tok = strtok_r(NULL, ",", &save))) {
+		bool *seen = NULL;
+		uint64_t v;
+		if (strcmp(tok, "readonly") == 0) {
+			seen = &seen_ro;
+			c->readonly = true;
+		} else if (strcmp(tok, "direct") == 0) {
+			seen = &seen_direct;
+			c->direct = true;
+		} else if (strncmp(tok, "serial=", 7) == 0) {
+			if (c->serial) {
+				log_error("--disk '%s': serial given twice", spec);
+				r = -EINVAL;
+			} else if (strlen(tok + 7) == 0 || strlen(tok + 7) > VIRTIO_BLK_SERIAL_MAX) {
+				log_error("--disk '%s': serial must be 1 to %d bytes", spec,
+					  VIRTIO_BLK_SERIAL_MAX);
+				r = -EINVAL;
+			}
+			c->serial = tok + 7;
+		} else if (strncmp(tok, "queues=", 7) == 0) {
+			seen = &seen_queues;
+			if (parse_u64(tok + 7, &v) < 0 || v == 0 || v > VIRTIO_BLK_MAX_QUEUES) {
+				log_error("--disk '%s': queues must be a number from 1 to %d", spec,
+					  VIRTIO_BLK_MAX_QUEUES);
+				r = -EINVAL;
+			}
+			c->queues = (unsigned)v;
+		} else {
+			log_error("--disk '%s': unknown option '%s' (readonly, direct, serial=S, "
+				  "queues=N)", spec, tok);
+			r = -EINVAL;
+		}
+		if (r == 0 && seen && *seen) {
+			log_error("--disk '%s': '%.*s' given twice", spec,
+				  (int)strcspn(tok, "="), tok);
+			r = -EINVAL;
+		}
+		if (seen)
+			*seen = true;
+	}
+	for (unsigned i = 0; r == 0 && i < d->n; i++) {
+		if (strcmp(d->disks[i].path, c->path) == 0) {
+			/* Two devices on one image corrupt it (two page caches
+			 * with direct, two writers in any case). */
+			log_error("--disk %s given twice: one image, one disk", c->path);
+			r = -EINVAL;
+		}
+	}
+out:
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	d->specs[d->n++] = copy;
+	return 0;
+}
+
+/* --disk's parsed copies; freed by cmd_run on every way out. */
+static struct disk_args run_disks;
 
 struct run_args {
 	struct run_device_arg devices[RUN_DEVICES_MAX];
@@ -91,7 +204,11 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		{ "hide-hypervisor", no_argument, NULL, 'x' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'D' },
-		{ "seccomp", required_argument, NULL, 'S' },
+		{ "control", required_argument, NULL, 'S' },
+		{ "console-log", required_argument, NULL, 'L' },
+		{ "disk", required_argument, NULL, 'b' },
+		{ "rng", no_argument, NULL, 'r' },
+		{ "seccomp", required_argument, NULL, 'Z' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -113,12 +230,19 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		case 'x': cfg->hide_hypervisor = true; break;
 		case 'm': memory = optarg; break;
 		case 'D': ra->dry_run = true; break;
+		case 'S': control_path = optarg; break;
+		case 'L': console_log_path = optarg; break;
+		case 'r': cfg->rng = true; break;
 		case 'U': ra->user = optarg; break;
-		case 'S':
+		case 'Z':
 			if (vmm_sandbox_mode_parse(optarg, &ra->seccomp) < 0) {
 				log_error("--seccomp '%s': give on, off or log", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'b':
+			if (parse_disk(optarg, &run_disks) < 0)
+				return -EINVAL;
 			break;
 		case 'd': {
 			const char *bad;
@@ -162,9 +286,15 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 			return -EINVAL;
 		}
 	}
+	cfg->disks = run_disks.disks;
+	cfg->nr_disks = run_disks.n;
 	if (optind < argc) {
 		log_error("unexpected argument '%s' (passvm run --help lists the options)",
 			  argv[optind]);
+		return -EINVAL;
+	}
+	if (console_log_path && !control_path) {
+		log_error("--console-log needs --control (passvm run --help)");
 		return -EINVAL;
 	}
 	if (!cfg->kernel_path && !ra->dry_run) {
@@ -203,12 +333,16 @@ static int check_host_memory(const struct vmm_config *cfg)
 }
 
 /* One line for a VM that did not start: what, which object, why, what to do. */
+static void report_passthrough_error(const void *hook_ctx, int r);
+
 static void report_create_error(const struct vmm_vm *vm, const struct vmm_config *cfg,
 				int r)
 {
 	const char *phase = vm->failed_phase ? vm->failed_phase : "start";
 	const char *detail = vm->failed_detail ? vm->failed_detail : "";
-	if (strcmp(phase, "open /dev/kvm") == 0) {
+	if (strcmp(phase, VMM_PHASE_EXTRA) == 0 && cfg->extra_ctx) {
+		report_passthrough_error(cfg->extra_ctx, r);
+	} else if (strcmp(phase, "open /dev/kvm") == 0) {
 		if (r == -ENOENT || r == -ENXIO || r == -ENODEV)
 			log_error("/dev/kvm not found: this host has no KVM (enable virtualization "
 				  "in firmware, load kvm-intel or kvm-amd)");
@@ -248,6 +382,18 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 		log_error_errno(r, "cannot load initrd %s", cfg->initrd_path);
 	} else if (strcmp(detail, "command line") == 0) {
 		log_error("--cmdline is longer than the kernel accepts");
+	} else if (strcmp(detail, "disk") == 0) {
+		const struct virtio_blk_config *d = &cfg->disks[vm->failed_disk];
+		if (r == -EINVAL)
+			log_error("--disk %s: not a regular file or block device with at least "
+				  "one 512-byte sector", d->path);
+		else if (r == -EROFS || r == -EACCES || r == -EPERM)
+			log_error_errno(r, "--disk %s: cannot open it for writing (add ,readonly "
+					"for a read-only disk)", d->path);
+		else if (r == -ENOSPC)
+			log_error("--disk %s: no free PCI slot or MMIO space left for it", d->path);
+		else
+			log_error_errno(r, "--disk %s: cannot open the image", d->path);
 	} else if (strcmp(detail, "console") == 0) {
 		log_error_errno(r, "cannot open the console %s",
 				cfg->console_path ? cfg->console_path : "pty");
@@ -312,6 +458,62 @@ static int give_back(const struct vfio_host *host, const struct run_plan *plan)
 	return r;
 }
 
+/* The passed-through devices, plugged by vmm_vm_create as its extra phase
+ * (so a managed VM rebuilt after a guest reset gets them again). */
+struct passthrough_hook {
+	struct vmm_passthrough pt;
+	struct vmm_passthrough_device devs[RUN_DEVICES_MAX];
+	size_t count;
+	struct pci_addr bad;
+	char why[512];
+};
+
+static void passthrough_hook_init(struct passthrough_hook *h, const struct run_plan *plan)
+{
+	h->count = 0;
+	for (size_t i = 0; i < plan->count; i++)
+		if (plan->dev[i].decision == RUN_PASS)
+			h->devs[h->count++] = (struct vmm_passthrough_device){
+				.addr = plan->dev[i].info.addr,
+				.group = plan->dev[i].info.iommu_group,
+				.opt = plan->dev[i].arg.opt,
+			};
+}
+
+static int passthrough_plug(struct vmm_vm *vm, void *ctx)
+{
+	struct passthrough_hook *h = ctx;
+	memset(&h->pt, 0, sizeof(h->pt));
+	h->why[0] = '\0';
+	int r = vmm_passthrough_start(&h->pt, vm, h->devs, h->count, &h->bad, h->why,
+				      sizeof(h->why));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < h->pt.count; i++) {
+		char line[384];
+		vmm_vfio_pci_describe(h->pt.devs[i], line, sizeof(line));
+		log_info("passing through %s", line);
+	}
+	log_info("guest RAM mapped for device DMA in %.2f s", h->pt.dma_map_s);
+	return 0;
+}
+
+static void passthrough_unplug(struct vmm_vm *vm, void *ctx)
+{
+	struct passthrough_hook *h = ctx;
+	(void)vm;
+	vmm_passthrough_stop(&h->pt);
+}
+
+static void report_passthrough_error(const void *hook_ctx, int r)
+{
+	const struct passthrough_hook *h = hook_ctx;
+	char bdf[PCI_ADDR_STRLEN];
+	pci_addr_format(&h->bad, bdf);
+	log_error("cannot pass %s through: %s (%s); the devices go back to their drivers",
+		  bdf, h->why[0] ? h->why : "failed", strerror(-r));
+}
+
 static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
 {
 	struct pci_addr failed = { 0 };
@@ -332,11 +534,11 @@ static int take_devices(const struct vfio_host *host, const struct run_plan *pla
 }
 
 /* PASSVM_TEST_FAULT_AT=POINT: passvm kills itself with SIGKILL there, for
- * the fault tests (tests/hw/faults.sh): whatever a crash at that point
- * leaves, `passvm vfio restore` must give back. Points, in order: bound (the
- * root process, devices bound), created (the VMM, machine built),
- * passthrough (devices opened and mapped), confined (user dropped, about to
- * run). */
+ * the fault tests (tests/hw/passthrough/faults.sh): whatever a crash at that
+ * point leaves, `passvm vfio restore` must give back. Points, in order:
+ * bound (the root process, devices bound), created (the VMM, machine built
+ * and devices plugged: opened, reset, DMA-mapped), confined (dropped to
+ * --user, about to run). */
 static void fault_point(const char *point)
 {
 	const char *at = getenv("PASSVM_TEST_FAULT_AT");
@@ -368,7 +570,6 @@ static int lookup_user(const char *name, struct vmm_user *u)
 		log_error("--user %s: passvm must run as root to drop to another user", name);
 		return -EPERM;
 	}
-	errno = 0;
 	const struct passwd *pw = getpwnam(name);
 	if (!pw) {
 		log_error("--user %s: no such user on this host (see getent passwd)", name);
@@ -408,17 +609,16 @@ static int supervise(pid_t pid)
 	return 1;
 }
 
-/* The VMM: builds the machine, hands it the passed-through devices, drops
- * to --user, confines each thread (seccomp) and runs the guest. Returns the
- * exit status. A forked VMM leaves its devices to its own exit: closing the
- * VFIO fds resets and releases them and takes the container's DMA mappings
- * with it, and the main thread's seccomp list has no VFIO teardown calls. */
-static int run_vmm(struct vmm_config *cfg, const struct run_plan *plan,
-		   const struct run_args *ra, const struct vmm_user *user, pid_t parent)
+/* The VMM: builds the machine (passed-through devices are plugged by the
+ * hook in cfg), drops to --user, confines each thread (seccomp) and runs
+ * the guest. Returns the exit status. A forked VMM (parent != 0) skips the
+ * teardown: its exit closes the VFIO fds, which resets and releases the
+ * devices with the container's DMA mappings, and the main thread's seccomp
+ * list has no VFIO teardown calls; the parent gives the devices back. */
+static int run_vmm(struct vmm_config *cfg, const struct run_args *ra,
+		   const struct vmm_user *user, pid_t parent)
 {
-	bool forked = parent != 0;
 	static struct vmm_vm vm;
-	static struct vmm_passthrough pt;
 	/* The filters are compiled now, while every call is allowed; each
 	 * thread installs its own once it runs (vmm/sandbox.h). */
 	int r = vmm_sandbox_prepare(ra->seccomp);
@@ -434,41 +634,15 @@ static int run_vmm(struct vmm_config *cfg, const struct run_plan *plan,
 	fault_point("created");
 	if (cfg->console == VMM_CONSOLE_PTY)
 		log_info("guest console on %s", vm.console_pty);
-
-	struct vmm_passthrough_device pdevs[RUN_DEVICES_MAX];
-	size_t npdevs = 0;
-	for (size_t i = 0; i < plan->count; i++)
-		if (plan->dev[i].decision == RUN_PASS)
-			pdevs[npdevs++] = (struct vmm_passthrough_device){
-				.addr = plan->dev[i].info.addr,
-				.group = plan->dev[i].info.iommu_group,
-				.opt = plan->dev[i].arg.opt,
-			};
-	char why[512];
-	struct pci_addr bad;
-	if (!interrupted && npdevs) {
-		r = vmm_passthrough_start(&pt, &vm, pdevs, npdevs, &bad, why, sizeof(why));
-		if (r < 0) {
-			char bdf[PCI_ADDR_STRLEN];
-			pci_addr_format(&bad, bdf);
-			log_error("cannot pass %s through: %s (%s); the devices go back to their "
-				  "drivers", bdf, why, strerror(-r));
-			vmm_vm_destroy(&vm);
-			vmm_sandbox_release();
-			return 1;
-		}
-	}
-	fault_point("passthrough");
 	if (user->set) {
 		r = vmm_sandbox_drop_privileges(user->uid, user->gid);
 		if (r < 0) {
 			log_error_errno(r, "cannot drop to user %s", ra->user);
-			vmm_passthrough_stop(&pt);
 			vmm_vm_destroy(&vm);
 			vmm_sandbox_release();
 			return 1;
 		}
-		if (forked)
+		if (parent)
 			die_with_parent(parent);
 	}
 	fault_point("confined");
@@ -480,18 +654,17 @@ static int run_vmm(struct vmm_config *cfg, const struct run_plan *plan,
 	char detail[sizeof(vm.stop_detail)];
 	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
 	running_vm = NULL;
-	if (!forked)
-		vmm_passthrough_stop(&pt);
-	vmm_vm_destroy(&vm);
-	vmm_sandbox_release();
+	if (!parent) {
+		vmm_vm_destroy(&vm);
+		vmm_sandbox_release();
+	}
 	if (reason == VMM_STOP_POWEROFF)
 		return 0;
 	log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
 	return 1;
 }
 
-int cmd_run(int argc, char **argv);
-int cmd_run(int argc, char **argv)
+static int cmd_run_main(int argc, char **argv)
 {
 	struct vmm_config cfg;
 	static struct run_args ra;
@@ -503,6 +676,11 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 
 	struct vmm_user user = { 0 };
+	if (ra.user && control_path) {
+		log_error("--user does not work with --control yet (a guest reset rebuilds the "
+			  "machine, which needs root); run without one of them");
+		return EXIT_USAGE;
+	}
 	if (ra.user && !ra.dry_run && lookup_user(ra.user, &user) < 0)
 		return EXIT_USAGE;
 
@@ -559,16 +737,40 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 
-	/* Passed-through devices or --user: the VMM runs in a child, and
-	 * this root process only waits and gives the devices back, however
-	 * the VMM ends (its seccomp filter, SIGKILL, a crash). */
-	size_t npass = 0;
-	for (size_t i = 0; i < plan.count; i++)
-		npass += plan.dev[i].decision == RUN_PASS;
+	static struct vmm_vm vm;
+	static struct passthrough_hook hook;
 	int status = 1;
+	if (interrupted)
+		goto out;
+	passthrough_hook_init(&hook, &plan);
+	if (hook.count) {
+		cfg.plug_extra = passthrough_plug;
+		cfg.unplug_extra = passthrough_unplug;
+		cfg.extra_ctx = &hook;
+	}
+	if (control_path) {
+		/* Managed: a guest reset rebuilds the machine in this process
+		 * and pause/resume starts new vCPU threads, so the main thread
+		 * stays unconfined (a filter cannot be lifted, and new threads
+		 * would inherit it); vCPU, device and console threads enter
+		 * their lists as everywhere. */
+		r = vmm_sandbox_prepare(ra.seccomp);
+		if (r < 0) {
+			log_error_errno(r, "cannot build the seccomp filters (--seccomp off "
+					"runs without them)");
+			goto out;
+		}
+		status = run_managed(&vm, &cfg, control_path, console_log_path,
+				     report_create_error);
+		vmm_sandbox_release();
+		goto out;
+	}
 	if (bound)
 		fault_point("bound");
-	if (ra.user || npass) {
+	/* Passed-through devices or --user: the VMM runs in a child, and this
+	 * root process only waits and gives the devices back, however the VMM
+	 * ends (its seccomp filter, SIGKILL, a crash). */
+	if (ra.user || hook.count) {
 		struct termios tio;
 		bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
 		fflush(NULL);
@@ -578,7 +780,7 @@ int cmd_run(int argc, char **argv)
 			log_error_errno(-errno, "cannot start the VMM process");
 		} else if (pid == 0) {
 			die_with_parent(self);
-			_exit(run_vmm(&cfg, &plan, &ra, &user, self));
+			_exit(run_vmm(&cfg, &ra, &user, self));
 		} else {
 			status = supervise(pid);
 			/* A VMM killed by a signal left the terminal raw. */
@@ -586,13 +788,22 @@ int cmd_run(int argc, char **argv)
 				tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 		}
 	} else {
-		status = run_vmm(&cfg, &plan, &ra, &user, 0);
+		status = run_vmm(&cfg, &ra, &user, 0);
 	}
+out:
 	if (bound && give_back(&vhost, &plan) < 0)
 		status = 1;
 	if (ra.ndevices) {
 		run_plan_free(&plan);
 		host_root_close(&root);
 	}
+	return status;
+}
+
+int cmd_run(int argc, char **argv);
+int cmd_run(int argc, char **argv)
+{
+	int status = cmd_run_main(argc, argv);
+	disk_args_free(&run_disks);
 	return status;
 }

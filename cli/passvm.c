@@ -17,6 +17,14 @@ int cmd_set(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_destroy(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_shutdown(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_reboot(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_terminal(int argc, char **argv);
 
 /* Every subcommand, in the order `passvm help` lists them. */
 static const struct cli_command commands[] = {
@@ -29,8 +37,16 @@ static const struct cli_command commands[] = {
 	{ "create", "store a new VM configuration (ID.conf)", cmd_create },
 	{ "set", "change a stored VM configuration", cmd_set },
 	{ "config", "print a VM's configuration", cmd_config },
-	{ "destroy", "remove a stopped VM's configuration", cmd_destroy },
+	{ "destroy", "remove a stopped VM's configuration (--purge: its images)", cmd_destroy },
 	{ "list", "the VMs: ID, name, status, memory, boot disk, pid", cmd_list },
+	{ "start", "start a VM in the background", cmd_start },
+	{ "status", "a VM's status: running, paused or stopped", cmd_status },
+	{ "shutdown", "press a VM's power button; stop it after --timeout", cmd_shutdown },
+	{ "stop", "end a VM at once", cmd_stop },
+	{ "reboot", "reset a VM's guest", cmd_reboot },
+	{ "pause", "stop a VM's vCPUs", cmd_pause },
+	{ "resume", "restart a paused VM's vCPUs", cmd_resume },
+	{ "terminal", "attach to a VM's serial console (Ctrl+O detaches)", cmd_terminal },
 };
 
 static int cmd_version(int argc, char **argv)

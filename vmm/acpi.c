@@ -8,10 +8,13 @@
  * The DSDT describes: the PCIe host bridge PCI0 (PNP0A08) with its _CRS
  * (bus 0, I/O, the 32-bit window and the 64-bit window above RAM) and a
  * _PRT for INTx; a motherboard resource device reserving the ECAM window
- * (Linux arch/x86/pci/mmconfig-shared.c checks it); COM1; and \_S5 for
- * power off through the sleep control register (power.c).
+ * (Linux arch/x86/pci/mmconfig-shared.c checks it); COM1; \_S5 for
+ * power off through the sleep control register (power.c); and the power
+ * button: a Generic Event Device GED0 (ACPI0013) whose _EVT notifies the
+ * power button device PWRB (PNP0C0C), see power.c.
  */
 #include "vmm.h"
+#include "control.h"
 
 #include <errno.h>
 #include <string.h>
@@ -221,6 +224,64 @@ static void dsdt_pci0(struct aml_buf *b, const struct vmm_memory_map *map)
 	aml_close(b, dev);
 }
 
+/* Device(GED0) { _HID "ACPI0013", _CRS { Interrupt (Consumer, Edge,
+ * ActiveHigh, Exclusive) { VMM_GED_GSI } }, OperationRegion(EREG, SystemIO,
+ * VMM_GED_PORT, 1), Field { EVTS, 8 }, Method(_EVT, 1, Serialized) {
+ * Local0 = EVTS; If (Local0 & 1) { Notify(\_SB.PWRB, 0x80) } } } and
+ * Device(PWRB) { _HID PNP0C0C }. Opcodes: ACPI 6.5, 20.2.5. */
+static void dsdt_power_button(struct aml_buf *b)
+{
+	static const uint8_t op_opregion[] = { 0x5b, 0x80 }, op_field[] = { 0x5b, 0x81 },
+			     op_if[] = { 0xa0 };
+	size_t ged = device_open(b, "GED0");
+	aml_name(b, "_HID");
+	aml_string(b, "ACPI0013");
+	aml_name(b, "_UID");
+	aml_integer(b, 0);
+	size_t size_at, crs = crs_open(b, &size_at);
+	/* Extended Interrupt Descriptor (6.4.3.6): consumer, edge, active
+	 * high, exclusive; one interrupt. */
+	uint8_t irq[9] = { 0x89, 6, 0, 0x03, 1 };
+	put(irq + 5, VMM_GED_GSI, 4);
+	aml_bytes(b, irq, sizeof(irq));
+	crs_close(b, crs, size_at);
+	aml_bytes(b, op_opregion, sizeof(op_opregion));
+	aml_namestring(b, "EREG");
+	aml_byte(b, 0x01);              /* SystemIO */
+	aml_integer(b, VMM_GED_PORT);
+	aml_integer(b, VMM_GED_PORT_LEN);
+	size_t field = aml_open(b, op_field, sizeof(op_field));
+	aml_namestring(b, "EREG");
+	aml_byte(b, 0x01);              /* ByteAcc, NoLock, Preserve */
+	aml_namestring(b, "EVTS");
+	aml_byte(b, 8);                 /* its width in bits (a PkgLength) */
+	aml_close(b, field);
+	size_t evt = aml_open(b, op_method, 1);
+	aml_namestring(b, "_EVT");
+	aml_byte(b, 0x09);              /* 1 argument, serialized */
+	aml_byte(b, 0x70);              /* Store (EVTS, Local0) */
+	aml_namestring(b, "EVTS");
+	aml_byte(b, 0x60);
+	size_t cond = aml_open(b, op_if, sizeof(op_if));
+	aml_byte(b, 0x7b);              /* And (Local0, One, NullName) */
+	aml_byte(b, 0x60);
+	aml_byte(b, 0x01);
+	aml_byte(b, 0x00);
+	aml_byte(b, 0x86);              /* Notify (\_SB.PWRB, 0x80) */
+	aml_namestring(b, "\\_SB_.PWRB");
+	aml_integer(b, 0x80);
+	aml_close(b, cond);
+	aml_close(b, evt);
+	aml_close(b, ged);
+
+	size_t pwrb = device_open(b, "PWRB");
+	aml_name(b, "_HID");
+	aml_eisaid(b, "PNP0C0C");       /* power button */
+	aml_name(b, "_UID");
+	aml_integer(b, 0);
+	aml_close(b, pwrb);
+}
+
 static void dsdt_body(struct aml_buf *b, const struct vmm_acpi_config *cfg)
 {
 	size_t sb = aml_open(b, op_scope, 1);
@@ -247,6 +308,7 @@ static void dsdt_body(struct aml_buf *b, const struct vmm_acpi_config *cfg)
 	irq_noflags(b, VMM_UART_COM1_IRQ);
 	crs_close(b, crs, size_at);
 	aml_close(b, com);
+	dsdt_power_button(b);
 	aml_close(b, sb);
 
 	/* \_S5: Package { SLP_TYPa, SLP_TYPb, reserved, reserved } (7.4.2). */

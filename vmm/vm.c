@@ -6,6 +6,8 @@
  */
 #include "vmm.h"
 #include "sandbox.h"
+#include "virtio.h"
+#include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,10 @@ static int open_console(struct vmm_vm *vm)
 		vm->console_out_fd = m;
 		return 0;
 	}
+	case VMM_CONSOLE_FDS:
+		vm->console_in_fd = vm->cfg.console_fd_in;
+		vm->console_out_fd = vm->cfg.console_fd_out;
+		return 0;
 	case VMM_CONSOLE_FILE: {
 		int fd = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0)
@@ -198,7 +204,8 @@ static void close_console(struct vmm_vm *vm, bool failed)
 	if (vm->termios_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &vm->saved_termios);
 	vm->termios_saved = false;
-	if (vm->cfg.console != VMM_CONSOLE_STDIO && vm->console_out_fd >= 0)
+	if (vm->cfg.console != VMM_CONSOLE_STDIO && vm->cfg.console != VMM_CONSOLE_FDS &&
+	    vm->console_out_fd >= 0)
 		close(vm->console_out_fd);
 	if (vm->console_pty_slave_fd >= 0)
 		close(vm->console_pty_slave_fd);
@@ -258,6 +265,11 @@ static int phase_devices(struct vmm_vm *vm)
 	if (r == 0)
 		r = vmm_bus_register(&vm->pio, VMM_I8042_PORT, VMM_I8042_PORT_LEN,
 				     &vmm_i8042_ops, &vm->power);
+	vm->ged.chip = &vm->irqchip;
+	vm->ged.gsi = VMM_GED_GSI;
+	if (r == 0)
+		r = vmm_bus_register(&vm->pio, VMM_GED_PORT, VMM_GED_PORT_LEN, &vmm_ged_ops,
+				     &vm->ged);
 	if (r == 0)
 		return 0;
 fail_uart:
@@ -284,6 +296,58 @@ static void undo_devices(struct vmm_vm *vm)
 	vmm_bus_destroy(&vm->pio);
 }
 
+static void undo_virtio(struct vmm_vm *vm)
+{
+	for (unsigned i = 0; vm->disks && i < vm->cfg.nr_disks; i++)
+		virtio_blk_destroy(vm->disks[i]);
+	free(vm->disks);
+	vm->disks = NULL;
+	virtio_rng_destroy(vm->rng);
+	vm->rng = NULL;
+}
+
+/* The emulated virtio devices, each a PCI function on bus 0 (vmm/virtio.h).
+ * A disk that cannot be opened fails the start with failed_disk set. */
+static int phase_virtio(struct vmm_vm *vm)
+{
+	struct virtio_pci_env env = {
+		.mem = &vm->mem, .mmio = &vm->mmio, .pci = &vm->pci,
+		.irqchip = &vm->irqchip, .vm = &vm->vm,
+	};
+	int r = 0;
+	if (vm->cfg.nr_disks) {
+		vm->disks = calloc(vm->cfg.nr_disks, sizeof(*vm->disks));
+		if (!vm->disks)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->cfg.nr_disks && r == 0; i++) {
+		r = virtio_blk_create(&vm->disks[i], &env, &vm->cfg.disks[i], i);
+		if (r < 0) {
+			vm->failed_disk = i;
+			vm->failed_detail = "disk";
+		}
+	}
+	if (r == 0 && vm->cfg.rng) {
+		r = virtio_rng_create(&vm->rng, &env);
+		if (r < 0)
+			vm->failed_detail = "rng";
+	}
+	if (r < 0)
+		undo_virtio(vm);
+	return r;
+}
+
+static int phase_extra(struct vmm_vm *vm)
+{
+	return vm->cfg.plug_extra ? vm->cfg.plug_extra(vm, vm->cfg.extra_ctx) : 0;
+}
+
+static void undo_extra(struct vmm_vm *vm)
+{
+	if (vm->cfg.unplug_extra)
+		vm->cfg.unplug_extra(vm, vm->cfg.extra_ctx);
+}
+
 static int phase_vcpus(struct vmm_vm *vm)
 {
 	return vmm_vcpus_create(vm);
@@ -299,6 +363,8 @@ static const struct {
 	{ "allocate guest memory", phase_memory, undo_memory },
 	{ "load the guest", phase_load, undo_nothing },
 	{ "create devices", phase_devices, undo_devices },
+	{ "create virtio devices", phase_virtio, undo_virtio },
+	{ VMM_PHASE_EXTRA, phase_extra, undo_extra },
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };
 
@@ -402,6 +468,7 @@ const char *vmm_stop_reason_name(enum vmm_stop_reason reason)
 		[VMM_STOP_NONE] = "running", [VMM_STOP_POWEROFF] = "powered off",
 		[VMM_STOP_RESET] = "reset", [VMM_STOP_TRIPLE_FAULT] = "triple fault",
 		[VMM_STOP_ERROR] = "error", [VMM_STOP_INTERRUPTED] = "interrupted",
+		[VMM_STOP_REQUESTED] = "stopped",
 	};
 	return reason < ARRAY_SIZE(names) ? names[reason] : "unknown";
 }

@@ -11,7 +11,9 @@
  * into guest RAM), longmode.c, cpuid.c, msr.c, irqchip.c, bus.c (port and
  * MMIO dispatch), pci.c (config space model), pci_host.c (CF8/CFC + ECAM),
  * uart.c, power.c (ACPI sleep/reset registers), i8042.c, resetvec.c, aml.c + acpi.c (tables),
- * vcpu.c (threads and the exit loop), vm.c (start-up phases).
+ * vcpu.c (threads and the exit loop), vm.c (start-up phases); the control
+ * socket, console ring and managed main loop have their own header,
+ * control.h.
  */
 #ifndef PASSVM_VMM_H
 #define PASSVM_VMM_H
@@ -456,6 +458,12 @@ struct vmm_power {
 	void *ctx;
 };
 extern const struct vmm_device_ops vmm_power_ops;
+/* power.c: the Generic Event Device's event register (vmm/control.h). */
+struct vmm_ged {
+	struct vmm_irqchip *chip;
+	uint32_t gsi;
+	atomic_uint events;        /* pending; the guest's read clears them */
+};
 /* i8042.c: ports 0x60-0x64, reset on command 0xFE; dev is a struct vmm_power. */
 #define VMM_I8042_PORT 0x60
 #define VMM_I8042_PORT_LEN 5
@@ -495,7 +503,10 @@ int vmm_acpi_build(uint8_t *buf, size_t cap, const struct vmm_acpi_config *cfg);
 uint8_t vmm_acpi_checksum(const void *data, size_t len);
 
 /* ===== vm.c and vcpu.c: the machine ======================================== */
-enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE };
+enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE,
+		       VMM_CONSOLE_FDS /* console_fd_in/out, owned by the caller */ };
+
+struct vmm_vm;
 
 struct vmm_config {
 	const char *kernel_path;
@@ -507,6 +518,18 @@ struct vmm_config {
 	bool hide_hypervisor;
 	enum vmm_console_kind console;
 	const char *console_path;  /* VMM_CONSOLE_FILE */
+	/* Emulated virtio devices (vmm/virtio.h). */
+	const struct virtio_blk_config *disks;
+	unsigned nr_disks;
+	bool rng;
+	int console_fd_in, console_fd_out; /* VMM_CONSOLE_FDS (vmm/control.h) */
+	/* Devices the caller plugs itself, as the phase before the vCPUs are
+	 * created, undone with the VM; a VM rebuilt after a guest reset runs
+	 * them again. cli/ wires passed-through devices here (vmm/passthrough.c
+	 * links vfio/, which the core of vmm/ must not). NULL: none. */
+	int (*plug_extra)(struct vmm_vm *vm, void *ctx);
+	void (*unplug_extra)(struct vmm_vm *vm, void *ctx);
+	void *extra_ctx;
 };
 
 /* Why a VM stopped; vmm_vm_run's outcome. */
@@ -517,9 +540,13 @@ enum vmm_stop_reason {
 	VMM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
 	VMM_STOP_ERROR,        /* a vCPU failed (entry failure, internal error) */
 	VMM_STOP_INTERRUPTED,  /* the user interrupted passvm (SIGINT/SIGTERM) */
+	VMM_STOP_REQUESTED,    /* a stop request on the control socket */
 };
 
 struct vmm_vcpu_thread;
+struct virtio_blk_config;
+struct virtio_blk;
+struct virtio_rng;
 
 struct vmm_vm {
 	struct vmm_config cfg;
@@ -532,7 +559,11 @@ struct vmm_vm {
 	struct vmm_bus pio, mmio;
 	struct vmm_pci_host pci;
 	struct vmm_uart *uart;
+	struct virtio_blk **disks;  /* cfg.nr_disks of them */
+	struct virtio_rng *rng;
+	unsigned failed_disk;       /* "create virtio devices": which --disk */
 	struct vmm_power power;
+	struct vmm_ged ged;         /* power button (vmm/control.h) */
 	struct vmm_boot_entry entry;
 	struct vmm_vcpu_thread *vcpus;
 	int console_in_fd, console_out_fd;
@@ -555,6 +586,8 @@ struct vmm_vm {
 	struct termios saved_termios;
 };
 
+/* failed_phase when vmm_config.plug_extra failed. */
+#define VMM_PHASE_EXTRA "plug the caller's devices"
 /* Builds the machine phase by phase; on failure undoes what was done and
  * sets failed_phase ("open /dev/kvm", "load kernel", ...). */
 int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg);

@@ -120,12 +120,40 @@ int vms_store_remove(const struct vms_store *store, uint32_t id);
 int vms_store_list(const struct vms_store *store, uint32_t **ids, size_t *count,
 		   size_t *bad_names);
 
-/* ---- run state ----------------------------------------------------------- */
-enum vms_status { VMS_STOPPED, VMS_RUNNING };
-/* run/passvm/ID/pid through the host root: running when it names a live,
- * non-zombie process (proc/PID/stat); a stale or absent pid file: stopped,
- * *pid 0. */
-enum vms_status vms_status_get(const struct host_root *root, uint32_t id, pid_t *pid);
+/* ---- disk images passvm created (disk.c) ------------------------------------ */
+/* A sparse raw image of size_gib GiB at path; -EEXIST if anything is there. */
+int vms_disk_image_create(const char *path, uint64_t size_gib);
+/* .ID.images in the store: the images created for VM id. */
+int vms_images_add(const struct vms_store *store, uint32_t id, const char *path);
+int vms_images_list(const struct vms_store *store, uint32_t id, char ***paths, size_t *count);
+int vms_images_forget(const struct vms_store *store, uint32_t id);
+
+/* ---- run state (state.c) --------------------------------------------------- */
+#define VMS_RUN_DIR_ENV "PASSVM_RUN_DIR"
+
+enum vms_status { VMS_STOPPED, VMS_RUNNING, VMS_PAUSED };
+
+/* The run directory holding ID/pid, ID/control, ID/console.log and
+ * ID/passvm.log: run_dir, else $PASSVM_RUN_DIR, else ROOT/run/passvm. */
+struct vms_run {
+	struct host_root dir;   /* dirfd -1: does not exist (nothing ran) */
+	char path[PATH_MAX];
+};
+/* create: mkdir the run directory (0700) when missing. */
+int vms_run_open(struct vms_run *run, const struct host_root *root, const char *run_dir,
+		 bool create);
+void vms_run_close(struct vms_run *run);
+/* The absolute path of ID/NAME in the run directory. */
+int vms_run_file(const struct vms_run *run, uint32_t id, const char *name, char *out,
+		 size_t size);
+/* Running when ID/pid names a live, non-zombie process (proc/ under root)
+ * whose cmdline is `passvm run ... --control .../ID/control`; otherwise
+ * stopped, *pid 0, and *stale set when a pid file was left behind. Never
+ * VMS_PAUSED: only the VMM knows that (ask its socket). */
+enum vms_status vms_status_get(const struct host_root *root, const struct vms_run *run,
+			       uint32_t id, pid_t *pid, bool *stale);
+/* Removes a stopped VM's ID/pid and ID/control (its logs stay). */
+int vms_run_clean(const struct vms_run *run, uint32_t id);
 const char *vms_status_name(enum vms_status status);
 
 #endif

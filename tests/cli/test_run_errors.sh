@@ -88,4 +88,45 @@ if [ ! -d /sys/class/iommu ] || [ -z "$(ls /sys/class/iommu)" ]; then
 	[ -n "$dev" ] && expect 1 "cannot pass through $dev: .*IOMMU.*fallback: nothing: .*nothing was changed" \
 		--kernel "$tmp/text" --device "vfio=$dev,fallback=auto"
 fi
+
+# --disk: usage errors (exit 2) before anything is created; images that
+# cannot be used fail the VM's start (exit 1) after a kernel that loads (a
+# synthetic bzImage: tests/bzimage_synth.h's header, 16 bytes of "kernel").
+python3 - "$tmp/bzImage" <<'PY'
+import struct, sys
+f = bytearray(1024 + 16)
+f[0x1f1] = 1
+struct.pack_into('<I', f, 0x1f4, 1)
+struct.pack_into('<H', f, 0x1fe, 0xaa55)
+f[0x200:0x202] = b'\xeb\x6a'
+f[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', f, 0x206, 0x020f)
+f[0x211] = 1
+struct.pack_into('<I', f, 0x214, 0x100000)
+struct.pack_into('<I', f, 0x22c, 0x7fffffff)
+struct.pack_into('<I', f, 0x230, 0x200000)
+f[0x234] = 1
+struct.pack_into('<H', f, 0x236, 1)
+struct.pack_into('<I', f, 0x238, 2048)
+struct.pack_into('<Q', f, 0x258, 0x1000000)
+struct.pack_into('<I', f, 0x260, 4 << 20)
+open(sys.argv[1], 'wb').write(f)
+PY
+truncate -s 1M "$tmp/disk.img"
+k=(--kernel "$tmp/bzImage" --memory 64M)
+expect 2 "unknown option 'fast'" "${k[@]}" --disk "$tmp/disk.img,fast"
+expect 2 "'readonly' given twice" "${k[@]}" --disk "$tmp/disk.img,readonly,readonly"
+expect 2 "'queues' given twice" "${k[@]}" --disk "$tmp/disk.img,queues=2,queues=2"
+expect 2 "serial given twice" "${k[@]}" --disk "$tmp/disk.img,serial=a,serial=b"
+expect 2 "queues must be a number from 1 to 16" "${k[@]}" --disk "$tmp/disk.img,queues=0"
+expect 2 "queues must be a number from 1 to 16" "${k[@]}" --disk "$tmp/disk.img,queues=17"
+expect 2 "serial must be 1 to 20 bytes" "${k[@]}" --disk "$tmp/disk.img,serial=123456789012345678901"
+expect 2 "give the image first" "${k[@]}" --disk ",readonly"
+expect 2 "given twice: one image, one disk" "${k[@]}" --disk "$tmp/disk.img" --disk "$tmp/disk.img,readonly"
+expect 1 "--disk $tmp/missing.img: cannot open the image: No such file" "${k[@]}" --disk "$tmp/missing.img"
+expect 1 "--disk $tmp: not a regular file or block device" "${k[@]}" --disk "$tmp,readonly"
+: >"$tmp/empty.img"
+expect 1 "--disk $tmp/empty.img: not a regular file or block device with at least" "${k[@]}" --disk "$tmp/empty.img"
+# The second disk fails: the first one's device is taken down again.
+expect 1 "--disk $tmp/missing.img: cannot open" "${k[@]}" --disk "$tmp/disk.img" --disk "$tmp/missing.img"
 exit $fail

@@ -122,6 +122,15 @@ static void test_tables(unsigned cpus)
 	CHECK(find_bytes(dsdt, dlen, "_S5_", 4) != NULL);
 	CHECK(find_bytes(dsdt, dlen, "_PRT", 4) != NULL);
 	CHECK(find_bytes(dsdt, dlen, "COM1", 4) != NULL);
+	/* The power button: GED0 (ACPI0013) with an edge, active-high
+	 * interrupt on VMM_GED_GSI; _EVT reads EVTS and notifies PWRB
+	 * (PNP0C0C, EISA ID 0x0c0cd041) with 0x80. */
+	CHECK(find_bytes(dsdt, dlen, "\x08_HID\x0d" "ACPI0013", 14) != NULL);
+	CHECK(find_bytes(dsdt, dlen, "\x89\x06\x00\x03\x01\x09\x00\x00\x00", 9) != NULL);
+	CHECK(find_bytes(dsdt, dlen, "\x5b\x80" "EREG\x01\x0b\x04\x06\x01", 11) != NULL);
+	CHECK(find_bytes(dsdt, dlen, "_EVT\x09\x70" "EVTS\x60\xa0", 11) != NULL);
+	CHECK(find_bytes(dsdt, dlen, "\x7b\x60\x01\x00\x86\\\x2e_SB_PWRB\x0a\x80", 17) != NULL);
+	CHECK(find_bytes(dsdt, dlen, "PWRB\x08_HID\x0c\x41\xd0\x0c\x0c", 14) != NULL);
 	/* Method(_OSC, 4) { Return (Arg3) } */
 	CHECK(find_bytes(dsdt, dlen, "\x14\x08_OSC\x04\xa4\x6b", 8) != NULL);
 	/* The QWord memory descriptor covers the 64-bit window exactly. */

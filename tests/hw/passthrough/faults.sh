@@ -37,7 +37,7 @@ vmm_of() { tr -d ' ' <"/proc/$1/task/$1/children" 2>/dev/null; }
 before=$(snap)
 
 echo "## kill -9 at each start-up phase"
-for point in bound created passthrough confined; do
+for point in bound created confined; do
 	PASSVM_TEST_FAULT_AT=$point "$passvm" run --kernel "$PASSVM_LAB_KERNEL" \
 		--initrd "$dir/wait.gz" --memory 192M --console /run/fault.console \
 		--cmdline "console=ttyS0 quiet" --device vfio=$nic --user nobody >/run/fault.out 2>&1
