@@ -42,6 +42,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -83,6 +84,9 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+	/* virtio-net: DRIVER_OK sets the tap's offloads to what the guest
+	 * negotiated and attaches the queue pairs it uses (virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
@@ -100,6 +104,9 @@ static const char *const device_io_calls[] = {
 };
 static const unsigned long device_io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
+	/* virtio-net's control queue: GUEST_OFFLOADS_SET and MQ_VQ_PAIRS_SET
+	 * change the tap's offloads and attached queues. */
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
