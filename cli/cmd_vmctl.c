@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,15 +50,15 @@ int cmd_terminal(int argc, char **argv);
 
 /* Which stored keys `passvm run` can express yet. A config that uses one it
  * cannot is refused by start with one line rather than started without the
- * device. (--disk, --net and --device vfio= are being added to passvm run;
- * each flips here when it lands.) */
+ * device. (--net is being added to passvm run; it flips here when it
+ * lands, with its mapping in build_argv.) */
 static const struct {
 	const char *kind;       /* "disk", "net", "hostpci" */
 	const char *run_option; /* NULL: passvm run has none yet */
 } device_options[] = {
-	{ "disk", NULL },
+	{ "disk", "--disk" },
 	{ "net", NULL },
-	{ "hostpci", NULL },
+	{ "hostpci", "--device" },
 };
 
 static long long now_ms(void)
@@ -265,10 +266,18 @@ static int refuse_taken_devices(struct vmctx *c)
 }
 
 struct argv_buf {
-	char *v[32];
+	char *v[24 + 4 * VMS_MAX_DEV];
 	int n;
-	char text[3][24];
+	char text[2][24];
+	char device[VMS_MAX_DEV][64];
 };
+
+/* Each option's value is one argument: a path with a comma would be read
+ * as options by passvm run's --disk grammar. */
+static bool disk_path_ok(const char *path)
+{
+	return !strchr(path, ',');
+}
 
 static int build_argv(struct vmctx *c, const char *self, const char *sock, const char *log,
 		      struct argv_buf *b)
@@ -293,6 +302,32 @@ static int build_argv(struct vmctx *c, const char *self, const char *sock, const
 	snprintf(b->text[1], sizeof(b->text[1]), "%lluM", (unsigned long long)conf->memory_mib);
 	b->v[b->n++] = "--memory";
 	b->v[b->n++] = b->text[1];
+	/* hostpciN BDF,fallback=F -> --device vfio=BDF,fallback=F: passvm run
+	 * binds the device's group to vfio-pci (journaled) and gives it back at
+	 * exit; after a crash the journal does (vmctl_vm_state). */
+	for (unsigned i = 0; i < VMS_MAX_DEV; i++) {
+		if (!conf->hostpci[i].set)
+			continue;
+		char bdf[PCI_ADDR_STRLEN];
+		pci_addr_format(&conf->hostpci[i].addr, bdf);
+		snprintf(b->device[i], sizeof(b->device[i]), "vfio=%s,fallback=%s", bdf,
+			 conf->hostpci[i].fallback == VMS_FALLBACK_AUTO ? "auto" : "none");
+		b->v[b->n++] = "--device";
+		b->v[b->n++] = b->device[i];
+	}
+	/* diskN PATH[,size=G] -> --disk PATH (the size was used when the image
+	 * was created; the boot order does not matter to a direct kernel boot). */
+	for (unsigned i = 0; i < VMS_MAX_DEV; i++) {
+		if (!conf->disk[i].set)
+			continue;
+		if (!disk_path_ok(conf->disk[i].path)) {
+			log_error("start %u: disk%u path %s has a comma, which passvm run --disk "
+				  "cannot take; rename the image", conf->id, i, conf->disk[i].path);
+			return -EINVAL;
+		}
+		b->v[b->n++] = "--disk";
+		b->v[b->n++] = (char *)conf->disk[i].path;
+	}
 	b->v[b->n++] = "--control";
 	b->v[b->n++] = (char *)sock;
 	b->v[b->n++] = "--console-log";
@@ -319,6 +354,20 @@ static void become_vmm(int run_dirfd, const char *pidname, const char *logname,
 		err = errno;
 	if (!err && (dup2(nul, 0) < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0))
 		err = errno;
+	if (nul > 2)
+		close(nul);
+	if (lfd > 2)
+		close(lfd);
+	/* Nothing the caller had open leaks into the VMM but the pid file
+	 * (whose flock must live as long as it). */
+	if (!err && pfd > 3)
+		close_range(3, (unsigned)pfd - 1, CLOSE_RANGE_CLOEXEC);
+	if (!err)
+		close_range((unsigned)pfd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* A daemon keeps no directory busy and creates private files. */
+	if (!err && chdir("/") < 0)
+		err = errno;
+	umask(077);
 	if (!err) {
 		/* pfd stays open without FD_CLOEXEC: the flock is held by the
 		 * VMM until it exits. */
@@ -441,9 +490,12 @@ int cmd_start(int argc, char **argv)
 		       vms_run_file(&c.run, c.a.id, "console.log", log, sizeof(log)) < 0))
 		r = 1;
 	if (r == 0) {
-		build_argv(&c, self, sock, log, &args);
-		int e = spawn(&c, args.v, &pid);
-		if (e < 0) {
+		int e = build_argv(&c, self, sock, log, &args);
+		if (e == 0)
+			e = spawn(&c, args.v, &pid);
+		if (e == -EINVAL) {
+			r = 1; /* reported */
+		} else if (e < 0) {
 			log_error_errno(e, "start %u: cannot start passvm run in the background", c.a.id);
 			r = 1;
 		}
@@ -603,6 +655,14 @@ int cmd_shutdown(int argc, char **argv)
 	pid_t pid;
 	if (r == 0)
 		r = must_run("shutdown", &c, &pid);
+	unsigned restored;
+	/* A paused guest cannot see the button (it is latched until resume):
+	 * waiting the whole timeout for nothing helps nobody. */
+	if (r == 0 && vmctl_vm_state(&c.root, &c.run, &c.conf, &pid, &restored) == VMS_PAUSED) {
+		log_error("shutdown %u: VM %u is paused and cannot see the power button; "
+			  "passvm resume %u first, or passvm stop %u", c.a.id, c.a.id, c.a.id, c.a.id);
+		r = 1;
+	}
 	struct vmm_json_field f[VMM_CONTROL_FIELDS_MAX];
 	size_t n;
 	if (r == 0)
@@ -710,7 +770,9 @@ int cmd_terminal(int argc, char **argv)
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	close(fd);
-	fprintf(stderr, "\npassvm: %s VM %u's console\n", detached ? "detached from" :
-		"the VM closed", c.a.id);
+	if (detached)
+		fprintf(stderr, "\npassvm: detached from VM %u's console\n", c.a.id);
+	else
+		fprintf(stderr, "\npassvm: VM %u's console closed (the VM stopped)\n", c.a.id);
 	return 0;
 }

@@ -173,9 +173,11 @@ void vmm_vfio_build_config(const uint8_t *raw, size_t len, uint8_t *cfg, uint8_t
 	/* Standard list: at most 48 capabilities fit in 192 bytes. */
 	uint8_t kept[48];
 	unsigned nkept = 0;
+	bool seen[0x100 / 4] = { false };  /* a list that loops ends there */
 	uint8_t ptr = (raw[0x06] & STATUS_CAP_LIST) ? raw[CFG_CAP_PTR] & 0xfc : 0;
 	for (unsigned guard = 0; ptr >= 0x40 && guard < 48 && (size_t)ptr + 2 <= len &&
-	     ptr + 2 <= 0x100; guard++) {
+	     ptr + 2 <= 0x100 && !seen[ptr / 4]; guard++) {
+		seen[ptr / 4] = true;
 		uint8_t id = raw[ptr];
 		enum vmm_vfio_cap_action a = vmm_vfio_cap_action(id, NULL);
 		if (id == CAP_ID_MSIX && !caps->msix) {
@@ -221,9 +223,12 @@ void vmm_vfio_build_config(const uint8_t *raw, size_t len, uint8_t *cfg, uint8_t
 		return;
 	}
 	uint16_t ext[960];
+	bool ext_seen[960] = { false };
 	unsigned next = 0;
 	uint16_t off = 0x100;
-	for (unsigned guard = 0; off >= 0x100 && off + 4u <= len && guard < 960; guard++) {
+	for (unsigned guard = 0; off >= 0x100 && off + 4u <= len && guard < 960 &&
+	     !ext_seen[(off - 0x100) / 4]; guard++) {
+		ext_seen[(off - 0x100) / 4] = true;
 		uint32_t h = get32(raw + off);
 		if (h == 0 || h == 0xffffffff)
 			break;
@@ -1041,4 +1046,26 @@ void vmm_vfio_pci_destroy(struct vmm_vfio_pci *d)
 uint64_t vmm_vfio_pci_guest_errors(const struct vmm_vfio_pci *d)
 {
 	return __atomic_load_n(&d->guest_errors, __ATOMIC_RELAXED);
+}
+
+void vmm_vfio_pci_describe(const struct vmm_vfio_pci *d, char *buf, size_t size)
+{
+	uint64_t mapped = 0;
+	unsigned areas = 0, bars = 0;
+	for (unsigned i = 0; i < VMM_PCI_BARS; i++) {
+		if (!d->bars[i].size)
+			continue;
+		bars++;
+		for (unsigned k = 0; k < d->bars[i].nareas; k++) {
+			areas++;
+			mapped += d->bars[i].areas[k].a.size;
+		}
+	}
+	char bdf[PCI_ADDR_STRLEN];
+	pci_addr_format(&d->addr, bdf);
+	snprintf(buf, size, "%s as 00:%02x.%x: %u BARs, %u areas (%llu KiB) mapped into the guest, "
+		 "the rest trapped; %s%s%s; ROM %llu KiB", bdf, (unsigned)d->pdev.slot,
+		 (unsigned)d->pdev.function, bars, areas, (unsigned long long)(mapped >> 10),
+		 d->has_msix ? "MSI-X, " : "", d->caps.msi ? "MSI, " : "",
+		 d->intx_pin ? "INTx" : "no INTx", (unsigned long long)(d->rom_size >> 10));
 }

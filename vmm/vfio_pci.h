@@ -42,6 +42,8 @@ unsigned vmm_vfio_pci_host_function(const struct vmm_vfio_pci *d);
 int vmm_vfio_pci_plugged(struct vmm_vfio_pci *d);
 /* Guest accesses that failed at the device (counted, never fatal). */
 uint64_t vmm_vfio_pci_guest_errors(const struct vmm_vfio_pci *d);
+/* One line for the user: guest slot, BARs mapped or trapped, interrupts. */
+void vmm_vfio_pci_describe(const struct vmm_vfio_pci *d, char *buf, size_t size);
 /* Interrupts off, BARs unmapped, the device reset and closed. */
 void vmm_vfio_pci_destroy(struct vmm_vfio_pci *d);
 

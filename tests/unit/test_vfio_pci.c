@@ -72,6 +72,14 @@ static void test_caps(void)
 	put32(raw + 0x200, 0x0b | 1 << 16 | 0x100u << 20);
 	vmm_vfio_build_config(raw, sizeof(raw), cfg, emul, &caps);
 	CHECK(cfg[0x34] == 0x40);
+	unsigned steps = 0;
+	for (unsigned p = cfg[0x34]; p && steps < 100; p = cfg[p + 1])
+		steps++;
+	CHECK_EQ_INT(steps, 4);
+	steps = 0;
+	for (unsigned p = 0x100; p && steps < 100; p = get32(cfg + p) >> 20)
+		steps++;
+	CHECK_EQ_INT(steps, 3);
 	vmm_vfio_build_config(raw, 0x48, cfg, emul, &caps);
 	CHECK(emul[0x100] && emul[0xfff]);
 	/* Conventional PCI (256 bytes): no extended space at all. */

@@ -24,7 +24,7 @@ boot() { # NAME INITRD ARGS...: passvm run; console in /run/NAME.console
 		>"/run/$name.out" 2>&1
 	rc=$?
 	sed 's/^/  passvm| /' "/run/$name.out"
-	tr -d '\r' <"/run/$name.console" | grep -E '^L2 |PASSVM-L2-DONE|Kernel panic|BUG|nvme|e1000e' | sed 's/^/  guest| /' | head -40
+	[ -f "/run/$name.console" ] && tr -d '\r' <"/run/$name.console" | grep -E '^L2 |PASSVM-L2-DONE|Kernel panic|BUG|nvme|e1000e' | sed 's/^/  guest| /' | head -40
 	return $rc
 }
 console_has() { tr -d '\r' <"/run/$1.console" | grep -q "$2"; }
@@ -59,6 +59,21 @@ boot both both --device vfio=$nic --device vfio=$nvme && ok "passvm exited 0" ||
 console_has both "^L2 ping=ok" && ok "ping answered" || fail "no ping with two devices"
 console_has both "^L2 read=PASSVM-HOST-PATTERN-0042" && ok "NVMe read with two devices" || fail "no NVMe read with two devices"
 same_as "$before" "after two devices"
+
+echo "## an NVMe VF (passvm sriov create), the same way"
+"$passvm" sriov create $nvme 1 --bind host --nvme-queues 2 --nvme-interrupts 1 || fail "sriov create"
+vf=$(basename "$(readlink /sys/bus/pci/devices/$nvme/virtfn0)")
+vf_before=$(snap)
+boot vf nvme --device vfio=$vf && ok "passvm exited 0" || fail "passvm exited $rc"
+console_has vf "^L2 read=PASSVM-HOST-PATTERN-0042" && ok "guest read the host's pattern through the VF" ||
+	fail "guest did not read the host's pattern through VF $vf"
+wrote=$(tr -d '\r' <"/run/vf.console" | sed -n 's/^L2 wrote=//p')
+got=$(dd if=/dev/nvme0n1 bs=512 skip=8 count=1 iflag=direct 2>/dev/null | head -c ${#wrote})
+[ -n "$wrote" ] && [ "$got" = "$wrote" ] && ok "host reads what the guest wrote through the VF ($got)" ||
+	fail "host read '$got', guest wrote '$wrote' through the VF"
+same_as "$vf_before" "after the VF run (VF back on nvme)"
+"$passvm" sriov remove $nvme || fail "sriov remove"
+same_as "$before" "after the VF was removed"
 
 echo "## refusal: the SATA function of the shared ICH9 group"
 boot sata nic --device vfio=00:1f.2; rc=$?
