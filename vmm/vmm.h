@@ -300,6 +300,11 @@ struct vmm_bus {
 	struct vmm_bus_range *ranges; /* sorted by base, never overlapping */
 	size_t nr, cap;
 	atomic_ulong unclaimed;
+	/* Log unclaimed accesses (rate-limited, bus.c); off for port I/O,
+	 * which Linux probes for legacy devices on every boot. */
+	bool log_unclaimed;
+	atomic_llong unclaimed_logged_ms;
+	atomic_ulong unclaimed_quiet;
 };
 
 int vmm_bus_init(struct vmm_bus *bus, const char *name);
