@@ -44,7 +44,10 @@ int cmd_resume(int argc, char **argv);
 int cmd_terminal(int argc, char **argv);
 
 #define OPTS "[--config-dir DIR] [--root DIR] [--run-dir DIR]"
-#define START_WAIT_MS 15000   /* the VMM loads kernel and initrd, then listens */
+/* The VMM binds passed-through devices (DMA-maps all guest RAM for each:
+ * seconds per GiB under the lab's TCG, more on a loaded machine), loads
+ * kernel and initrd, then runs the guest. */
+#define START_WAIT_MS 120000
 #define STOP_WAIT_MS 15000
 #define DETACH_KEY 0x0f       /* Ctrl+O, as qm terminal */
 
@@ -537,9 +540,21 @@ int cmd_start(int argc, char **argv)
 		}
 		if (!up) {
 			char why[512];
+			bool stale;
+			/* Still starting after the wait: end it rather than leave
+			 * a VM that start called failed running behind the user's
+			 * back (SIGTERM: passvm run gives its devices back). */
+			if (vms_status_get(&c.root, &c.run, c.a.id, &pid, &stale) == VMS_RUNNING) {
+				kill(pid, SIGTERM);
+				if (!wait_gone(&c, STOP_WAIT_MS)) {
+					kill(pid, SIGKILL);
+					wait_gone(&c, 5000);
+				}
+			}
 			last_log_line(&c, why, sizeof(why));
 			log_error("start %u: the VM did not come up: %s (log: %s/%u/passvm.log)", c.a.id,
-				  why[0] ? why : "no answer on its control socket", c.run.path, c.a.id);
+				  why[0] ? why : "it was still starting after 120 s; stopped it",
+				  c.run.path, c.a.id);
 			vms_run_clean(&c.run, c.a.id);
 			r = 1;
 		}
