@@ -140,6 +140,9 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
+	/* virtio-net's teardown resets the device: the tap's offloads and
+	 * queues go back to their start-up state. */
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
