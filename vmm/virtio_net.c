@@ -248,11 +248,6 @@ static void rx_set_num_buffers(const struct virtq_chain *c, uint16_t count)
 	}
 }
 
-static void virtq_push_deferred(struct net_pair *p, unsigned k, uint32_t len)
-{
-	p->rx_len[k] = len;
-}
-
 /* Reads one frame into the held chains. 1: a frame; 0: nothing to read;
  * -1: stop (an error already counted). */
 static int rx_one(struct vmm_virtio_net *n, struct net_pair *p, struct virtq *vq)
@@ -277,7 +272,7 @@ static int rx_one(struct vmm_virtio_net *n, struct net_pair *p, struct virtq *vq
 	do {
 		uint64_t cap = held(p, used)->in_bytes;
 		uint32_t len = (uint32_t)(left < cap ? left : cap);
-		virtq_push_deferred(p, used, len);
+		p->rx_len[used] = len;
 		left -= len;
 		used++;
 	} while (left > 0 && used < chains);
