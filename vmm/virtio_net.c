@@ -493,8 +493,10 @@ static void reset(void *dev)
 		if (p->ctl_added)
 			vmm_evloop_remove(loop, p->ctl_fd);
 		p->ctl_added = false;
-		if (p->polling)
-			vmm_evloop_remove(loop, p->tap_fd);
+		/* Unconditionally: `polling` is the loop thread's, and this
+		 * remove (-ENOENT when not watched) waits for an RX callback
+		 * in progress, after which nothing re-adds the fd. */
+		vmm_evloop_remove(loop, p->tap_fd);
 		p->polling = false;
 		p->enabled = false;
 		p->nheld = p->held_first = 0;
