@@ -8,13 +8,19 @@
 #include "vmm.h"
 #include "virtio.h"
 #include "run_managed.h"
+#include "sandbox.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
 #define DEFAULT_MEMORY "512M"
 #define DEFAULT_CMDLINE "console=ttyS0 panic=-1"
@@ -63,6 +69,12 @@ static void usage(FILE *f)
 		"                      virtio,bridge=BR[,tag=N][,mac=MAC][,queues=N]: a new tap\n"
 		"                        on bridge BR (on VLAN N: the bridge must filter VLANs)\n"
 		"                      tap=NAME[,mac=MAC][,queues=N]: an existing tap, as it is\n"
+		"  --seccomp MODE      on (default): each VMM thread may make only the\n"
+		"                      system calls its kind needs, a forbidden one stops\n"
+		"                      the VMM with one line; log: allow and let the kernel\n"
+		"                      log them (dmesg, audit type=1326); off\n"
+		"  --user USER         once everything is open, the VMM runs as USER with no\n"
+		"                      capabilities; a root parent stays to give devices back\n"
 		"  -h, --help          this text\n",
 		DEFAULT_CMDLINE, DEFAULT_MEMORY, VIRTIO_BLK_MAX_QUEUES, VMM_NET_MAX_IFS);
 }
@@ -182,6 +194,8 @@ struct run_args {
 	struct run_device_arg devices[RUN_DEVICES_MAX];
 	size_t ndevices;
 	bool dry_run;
+	enum vmm_sandbox_mode seccomp;
+	const char *user;
 };
 
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_args *ra)
@@ -202,6 +216,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		{ "disk", required_argument, NULL, 'b' },
 		{ "rng", no_argument, NULL, 'r' },
 		{ "net", required_argument, NULL, 'N' },
+		{ "seccomp", required_argument, NULL, 'Z' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -211,6 +227,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 
 	*cfg = (struct vmm_config){ .cmdline = DEFAULT_CMDLINE, .cpus = 1,
 				    .console = VMM_CONSOLE_STDIO };
+	ra->seccomp = VMM_SANDBOX_ON;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -224,6 +241,13 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		case 'S': control_path = optarg; break;
 		case 'L': console_log_path = optarg; break;
 		case 'r': cfg->rng = true; break;
+		case 'U': ra->user = optarg; break;
+		case 'Z':
+			if (vmm_sandbox_mode_parse(optarg, &ra->seccomp) < 0) {
+				log_error("--seccomp '%s': give on, off or log", optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'b':
 			if (parse_disk(optarg, &run_disks) < 0)
 				return -EINVAL;
@@ -634,6 +658,137 @@ static int take_devices(const struct vfio_host *host, const struct run_plan *pla
 	return r;
 }
 
+/* PASSVM_TEST_FAULT_AT=POINT: passvm kills itself with SIGKILL there, for
+ * the fault tests (tests/hw/passthrough/faults.sh): whatever a crash at that
+ * point leaves, `passvm vfio restore` must give back. Points, in order:
+ * bound (the root process, devices bound), created (the VMM, machine built
+ * and devices plugged: opened, reset, DMA-mapped), confined (dropped to
+ * --user, about to run). */
+static void fault_point(const char *point)
+{
+	const char *at = getenv("PASSVM_TEST_FAULT_AT");
+	if (at && strcmp(at, point) == 0)
+		raise(SIGKILL);
+}
+
+/* A forked VMM must not outlive its root parent: a parent killed with
+ * SIGKILL cannot give devices back, and `passvm vfio restore` cannot take
+ * them from a VMM that still holds them. The kernel clears the setting when
+ * credentials change, so the VMM arms it again after dropping to --user
+ * (prctl(2), PR_SET_PDEATHSIG). */
+static void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		raise(SIGKILL); /* it died before the setting took */
+}
+
+struct vmm_user {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+};
+
+static int lookup_user(const char *name, struct vmm_user *u)
+{
+	if (geteuid() != 0) {
+		log_error("--user %s: passvm must run as root to drop to another user", name);
+		return -EPERM;
+	}
+	const struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		log_error("--user %s: no such user on this host (see getent passwd)", name);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		log_error("--user %s: that is root; name an unprivileged user", name);
+		return -EINVAL;
+	}
+	*u = (struct vmm_user){ .set = true, .uid = pw->pw_uid, .gid = pw->pw_gid };
+	return 0;
+}
+
+/* The root parent of a forked VMM: waits for it, passes SIGINT/SIGTERM on
+ * (a manager that signals passvm stops the guest), and says so when the
+ * VMM died of a signal. The caller then gives the devices back. */
+static int supervise(pid_t pid)
+{
+	bool forwarded = false;
+	int st = 0;
+	for (;;) {
+		if (interrupted && !forwarded) {
+			kill(pid, SIGTERM);
+			forwarded = true;
+		}
+		pid_t w = waitpid(pid, &st, 0);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return log_error_errno(-errno, "cannot wait for the VMM process %d", (int)pid),
+			       1;
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	log_error("the VMM process %d was killed by signal %d (%s); its devices go back to "
+		  "their drivers", (int)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	return 1;
+}
+
+/* The VMM: builds the machine (passed-through devices are plugged by the
+ * hook in cfg), drops to --user, confines each thread (seccomp) and runs
+ * the guest. Returns the exit status. A forked VMM (parent != 0) skips the
+ * teardown: its exit closes the VFIO fds, which resets and releases the
+ * devices with the container's DMA mappings, and the main thread's seccomp
+ * list has no VFIO teardown calls; the parent gives the devices back. */
+static int run_vmm(struct vmm_config *cfg, const struct run_args *ra,
+		   const struct vmm_user *user, pid_t parent)
+{
+	static struct vmm_vm vm;
+	/* The filters are compiled now, while every call is allowed; each
+	 * thread installs its own once it runs (vmm/sandbox.h). */
+	int r = vmm_sandbox_prepare(ra->seccomp);
+	if (r < 0)
+		return log_error_errno(r, "cannot build the seccomp filters (--seccomp off "
+				       "runs without them)"), 1;
+	r = vmm_vm_create(&vm, cfg);
+	if (r < 0) {
+		report_create_error(&vm, cfg, r);
+		vmm_sandbox_release();
+		return 1;
+	}
+	fault_point("created");
+	if (cfg->console == VMM_CONSOLE_PTY)
+		log_info("guest console on %s", vm.console_pty);
+	if (user->set) {
+		r = vmm_sandbox_drop_privileges(user->uid, user->gid);
+		if (r < 0) {
+			log_error_errno(r, "cannot drop to user %s", ra->user);
+			vmm_vm_destroy(&vm);
+			vmm_sandbox_release();
+			return 1;
+		}
+		if (parent)
+			die_with_parent(parent);
+	}
+	fault_point("confined");
+
+	running_vm = &vm;
+	if (interrupted)
+		vm.interrupt_requested = 1;
+	enum vmm_stop_reason reason = vmm_vm_run(&vm);
+	char detail[sizeof(vm.stop_detail)];
+	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
+	running_vm = NULL;
+	if (!parent) {
+		vmm_vm_destroy(&vm);
+		vmm_sandbox_release();
+	}
+	if (reason == VMM_STOP_POWEROFF)
+		return 0;
+	log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
+	return 1;
+}
+
 static int cmd_run_main(int argc, char **argv)
 {
 	struct vmm_config cfg;
@@ -643,6 +798,15 @@ static int cmd_run_main(int argc, char **argv)
 	if (r > 0)
 		return 0; /* --help */
 	if (r < 0 || (!ra.dry_run && check_host_memory(&cfg) < 0))
+		return EXIT_USAGE;
+
+	struct vmm_user user = { 0 };
+	if (ra.user && control_path) {
+		log_error("--user does not work with --control yet (a guest reset rebuilds the "
+			  "machine, which needs root); run without one of them");
+		return EXIT_USAGE;
+	}
+	if (ra.user && !ra.dry_run && lookup_user(ra.user, &user) < 0)
 		return EXIT_USAGE;
 
 	/* Signals are caught from here on: a SIGTERM while devices are
@@ -717,30 +881,47 @@ static int cmd_run_main(int argc, char **argv)
 		cfg.extra_ctx = &hook;
 	}
 	if (control_path) {
+		/* Managed: a guest reset rebuilds the machine in this process
+		 * and pause/resume starts new vCPU threads, so the main thread
+		 * stays unconfined (a filter cannot be lifted, and new threads
+		 * would inherit it); vCPU, device and console threads enter
+		 * their lists as everywhere. */
+		r = vmm_sandbox_prepare(ra.seccomp);
+		if (r < 0) {
+			log_error_errno(r, "cannot build the seccomp filters (--seccomp off "
+					"runs without them)");
+			goto out;
+		}
 		status = run_managed(&vm, &cfg, control_path, console_log_path,
 				     report_create_error);
+		vmm_sandbox_release();
 		goto out;
 	}
-	r = vmm_vm_create(&vm, &cfg);
-	if (r < 0) {
-		report_create_error(&vm, &cfg, r);
-		goto out;
+	if (bound)
+		fault_point("bound");
+	/* Passed-through devices or --user: the VMM runs in a child, and this
+	 * root process only waits and gives the devices back, however the VMM
+	 * ends (its seccomp filter, SIGKILL, a crash). */
+	if (ra.user || hook.count) {
+		struct termios tio;
+		bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
+		fflush(NULL);
+		pid_t self = getpid();
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_error_errno(-errno, "cannot start the VMM process");
+		} else if (pid == 0) {
+			die_with_parent(self);
+			_exit(run_vmm(&cfg, &ra, &user, self));
+		} else {
+			status = supervise(pid);
+			/* A VMM killed by a signal left the terminal raw. */
+			if (tty)
+				tcsetattr(STDIN_FILENO, TCSANOW, &tio);
+		}
+	} else {
+		status = run_vmm(&cfg, &ra, &user, 0);
 	}
-	if (cfg.console == VMM_CONSOLE_PTY)
-		log_info("guest console on %s", vm.console_pty);
-
-	running_vm = &vm;
-	if (interrupted)
-		vm.interrupt_requested = 1;
-	enum vmm_stop_reason reason = vmm_vm_run(&vm);
-	char detail[sizeof(vm.stop_detail)];
-	snprintf(detail, sizeof(detail), "%s", vm.stop_detail);
-	running_vm = NULL;
-	vmm_vm_destroy(&vm);
-	if (reason == VMM_STOP_POWEROFF)
-		status = 0;
-	else
-		log_error("guest stopped (%s): %s", vmm_stop_reason_name(reason), detail);
 out:
 	if (bound && give_back(&vhost, &plan) < 0)
 		status = 1;

@@ -11,6 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* At most one line per bus in this time, with the count of those not logged
+ * meanwhile: a guest hammering unclaimed addresses cannot flood the host's
+ * log (Firecracker does the same for guest-triggered errors). */
+#define UNCLAIMED_LOG_INTERVAL_MS 10000
+
+/* An unclaimed access is the guest's doing (probing, or an attack such as a
+ * BAR placed over RAM or a table written past its end): it is logged, once
+ * per interval, from the vCPU that made it. */
+static void log_unclaimed(struct vmm_bus *bus, uint64_t addr, uint32_t size, bool is_write)
+{
+	long long now = monotonic_ms();
+	long long last = atomic_load(&bus->unclaimed_logged_ms);
+	if ((last && now - last < UNCLAIMED_LOG_INTERVAL_MS) ||
+	    !atomic_compare_exchange_strong(&bus->unclaimed_logged_ms, &last, now)) {
+		atomic_fetch_add(&bus->unclaimed_quiet, 1);
+		return;
+	}
+	unsigned long quiet = atomic_exchange(&bus->unclaimed_quiet, 0);
+	log_warn("guest %s of %u byte(s) at unclaimed %s address 0x%llx: %s "
+		 "(%lu unclaimed so far, %lu not logged)", is_write ? "write" : "read", size,
+		 bus->name, (unsigned long long)addr, is_write ? "dropped" : "reads all-ones",
+		 atomic_load(&bus->unclaimed), quiet);
+}
+
 int vmm_bus_init(struct vmm_bus *bus, const char *name)
 {
 	memset(bus, 0, sizeof(*bus));
@@ -118,5 +142,7 @@ unclaimed:
 	if (!is_write && size <= 8)
 		memset(data, 0xff, size);
 	atomic_fetch_add(&bus->unclaimed, 1);
+	if (bus->log_unclaimed)
+		log_unclaimed(bus, addr, size, is_write);
 	return false;
 }

@@ -9,6 +9,7 @@
  * thread frees it, after a batch: epoll_wait may have returned it already.
  */
 #include "evloop.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -72,6 +73,10 @@ static void *loop_thread(void *arg)
 	struct vmm_evloop *loop = arg;
 	struct epoll_event ev[BATCH];
 	pthread_setname_np(pthread_self(), loop->name);
+	/* A loop that cannot confine itself serves nothing; the main thread
+	 * sees vmm_sandbox_error() and stops the VM. */
+	if (vmm_sandbox_enter(VMM_THREAD_DEVICE_IO) < 0)
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(loop->epfd, ev, BATCH, -1);
 		if (n < 0 && errno == EINTR)

@@ -9,6 +9,7 @@
  * edge for every new event.
  */
 #include "vmm.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
@@ -243,6 +245,11 @@ static void *reader_main(void *arg)
 		{ .fd = u->in_fd, .events = POLLIN },
 		{ .fd = u->stop_fd, .events = POLLIN },
 	};
+	prctl(PR_SET_NAME, "console-in", 0, 0, 0);
+	/* A reader that cannot confine itself reads nothing more; the main
+	 * thread sees vmm_sandbox_error() and stops the VM. */
+	if (vmm_sandbox_enter(VMM_THREAD_CONSOLE) < 0)
+		return NULL;
 	for (;;) {
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)

@@ -7,10 +7,13 @@
  * api.rst, "immediate_exit").
  */
 #include "vmm.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 struct vmm_vcpu_thread {
 	struct vmm_vm *vm;
@@ -168,8 +171,19 @@ static void *vcpu_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* A name for ps, and for the kernel's seccomp audit lines (comm=). */
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", t->vcpu.index);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	int r = vmm_sandbox_enter(VMM_THREAD_VCPU);
+	if (r < 0) {
+		vmm_vm_request_stop(vm, VMM_STOP_ERROR,
+				    "vCPU %u: cannot install its seccomp filter: %s",
+				    t->vcpu.index, strerror(-r));
+		return NULL;
+	}
 	while (!atomic_load(&vm->stopping)) {
-		int r = kvm_vcpu_run(&t->vcpu);
+		r = kvm_vcpu_run(&t->vcpu);
 		if (r == -EINTR || r == -EAGAIN)
 			continue;
 		if (r < 0) {

@@ -5,6 +5,7 @@
  * leaves nothing behind (no console file, no terminal mode change).
  */
 #include "vmm.h"
+#include "sandbox.h"
 #include "virtio.h"
 #include "control.h"
 #include "net.h"
@@ -243,6 +244,7 @@ static int phase_devices(struct vmm_vm *vm)
 	r = vmm_bus_init(&vm->mmio, "mmio");
 	if (r < 0)
 		goto fail_pio;
+	vm->mmio.log_unclaimed = true;
 	r = vmm_pci_host_init(&vm->pci, &vm->pio, &vm->mmio, &vm->mem.map);
 	if (r < 0)
 		goto fail_mmio;
@@ -415,8 +417,21 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason reason,
 enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 {
 	if (vmm_vcpus_start(vm) == 0) {
+		/* Last of all threads: every other thread exists now, so none
+		 * inherits the main thread's list on top of its own. */
+		int r = vmm_sandbox_enter(VMM_THREAD_MAIN);
 		pthread_mutex_lock(&vm->stop_lock);
 		while (vm->stop_reason == VMM_STOP_NONE) {
+			enum vmm_thread_kind kind = VMM_THREAD_MAIN;
+			if (r == 0)
+				r = vmm_sandbox_error(&kind);
+			if (r < 0) {
+				vm->stop_reason = VMM_STOP_ERROR;
+				snprintf(vm->stop_detail, sizeof(vm->stop_detail),
+					 "the %s thread cannot install its seccomp filter: %s",
+					 vmm_thread_kind_name(kind), strerror(-r));
+				break;
+			}
 			if (vm->interrupt_requested) {
 				vm->stop_reason = VMM_STOP_INTERRUPTED;
 				snprintf(vm->stop_detail, sizeof(vm->stop_detail),

@@ -13,7 +13,9 @@
  * uart.c, power.c (ACPI sleep/reset registers), i8042.c, resetvec.c, aml.c + acpi.c (tables),
  * vcpu.c (threads and the exit loop), vm.c (start-up phases); the control
  * socket, console ring and managed main loop have their own header,
- * control.h.
+ * control.h; emulated devices have theirs: evloop.h (device threads),
+ * msix.h (MSI-X for emulated and passed-through functions), virtio.h
+ * (virtio-pci transport, virtqueues, virtio-blk, virtio-rng).
  */
 #ifndef PASSVM_VMM_H
 #define PASSVM_VMM_H
@@ -298,6 +300,11 @@ struct vmm_bus {
 	struct vmm_bus_range *ranges; /* sorted by base, never overlapping */
 	size_t nr, cap;
 	atomic_ulong unclaimed;
+	/* Log unclaimed accesses (rate-limited, bus.c); off for port I/O,
+	 * which Linux probes for legacy devices on every boot. */
+	bool log_unclaimed;
+	atomic_llong unclaimed_logged_ms;
+	atomic_ulong unclaimed_quiet;
 };
 
 int vmm_bus_init(struct vmm_bus *bus, const char *name);

@@ -56,6 +56,15 @@ echo 'echo "L2 waiting"; sleep 600' >"$tmp/wait.sh"
 for g in nic nvme vda vnet both wait; do
 	"$lab" l2-initrd --run-file "$tmp/$g.sh" -o "$tmp/$g.gz" >/dev/null || skip "cannot build the layer-2 initramfs"
 done
+# The guest-side attack program (attack.c, for faults.sh): static, in an
+# archive appended to the image (concatenated cpio archives are one
+# initramfs), run by the guest's init.
+mkdir "$tmp/attack-root"
+cc -static -O2 -o "$tmp/attack-root/attack" "$here/attack.c" || skip "cannot build the static attack program (libc6-dev)"
+(cd "$tmp/attack-root" && echo attack | cpio -o -H newc --quiet -R 0:0 | gzip -1) >"$tmp/attack-bin.gz"
+"$lab" l2-initrd --run '/attack; echo "L2 attack rc=$?"' -o "$tmp/attack-base.gz" >/dev/null ||
+	skip "cannot build the layer-2 initramfs"
+cat "$tmp/attack-base.gz" "$tmp/attack-bin.gz" >"$tmp/attack.gz"
 "$lab" run "$topo" --mem 3072 --modules "kvm_amd vfio-pci" --timeout 1500 -- \
 	bash "$here/$inner" "$passvm" "$tmp"
 rc=$?
