@@ -34,6 +34,7 @@
 #include <linux/vfio.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,7 +43,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -84,8 +84,9 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
-	/* virtio-net: DRIVER_OK sets the tap's offloads to what the guest
-	 * negotiated and attaches the queue pairs it uses (virtio_net.c). */
+	/* virtio-net's activate and a guest's reset (vmm/virtio_net.c): the
+	 * tap's offloads follow the negotiated features, unused queue pairs'
+	 * tap queues are detached and reattached. */
 	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
@@ -104,17 +105,25 @@ static const char *const device_io_calls[] = {
 };
 static const unsigned long device_io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
-	/* virtio-net's control queue: GUEST_OFFLOADS_SET and MQ_VQ_PAIRS_SET
-	 * change the tap's offloads and attached queues. */
+	/* virtio-net's control queue: VQ_PAIRS_SET (a pair's tap queue on or
+	 * off) and GUEST_OFFLOADS_SET (vmm/virtio_net.c). */
 	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
 /* Console reader, measured in the lab (stdin a pipe): poll on the input fd
- * and its stop eventfd, read. */
+ * and its stop eventfd, read. And input that arrives while the guest has
+ * the receive interrupt enabled (Linux's 8250 driver always does) raises
+ * COM1's line from this thread: KVM_IRQ_LINE (uart.c update_irq). Seen as
+ * SIGSYS on the first key typed into `passvm terminal` (tests/hw/vms.sh,
+ * tests/kvm/test_control.c). */
 static const char *const console_calls[] = {
-	"poll", "read",
+	"poll", "read", "ioctl",
 	NULL,
+};
+static const unsigned long console_ioctls[] = {
+	KVM_IRQ_LINE,
+	0,
 };
 
 /* Control socket: accept a client, read a request, answer, close. Not
@@ -140,6 +149,12 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
+	/* virtio-net's reset as the device is torn down (vmm/virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
+	/* A virtio device torn down takes its notify ioeventfds and its
+	 * vectors' irqfds off the VM (virtio_pci_destroy): seen in the lab
+	 * as the main thread's KVM_IOEVENTFD at the end of a --net run. */
+	KVM_IOEVENTFD, KVM_IRQFD,
 	0,
 };
 
@@ -151,7 +166,7 @@ static const struct {
 	[VMM_THREAD_MAIN] = { "main", main_calls, main_ioctls },
 	[VMM_THREAD_VCPU] = { "vCPU", vcpu_calls, vcpu_ioctls },
 	[VMM_THREAD_DEVICE_IO] = { "device I/O", device_io_calls, device_io_ioctls },
-	[VMM_THREAD_CONSOLE] = { "console reader", console_calls, NULL },
+	[VMM_THREAD_CONSOLE] = { "console reader", console_calls, console_ioctls },
 	[VMM_THREAD_CONTROL] = { "control", control_calls, NULL },
 };
 
