@@ -2,6 +2,7 @@
 /* passvm run: boot a Linux guest on KVM; exits when the guest stops. */
 #include "cli.h"
 #include "common.h"
+#include "net.h"
 #include "run_devices.h"
 #include "vmm.h"
 #include "virtio.h"
@@ -63,6 +64,10 @@ static void usage(FILE *f)
 		"                      resume, shutdown, stop, reboot, console; a guest\n"
 		"                      reset then reboots the guest instead of exiting\n"
 		"  --console-log PATH  with --control: append the console output here\n"
+		"  --net SPEC          a virtio-net interface (repeatable, up to %d):\n"
+		"                      virtio,bridge=BR[,tag=N][,mac=MAC][,queues=N]: a new tap\n"
+		"                        on bridge BR (on VLAN N: the bridge must filter VLANs)\n"
+		"                      tap=NAME[,mac=MAC][,queues=N]: an existing tap, as it is\n"
 		"  --seccomp MODE      on (default): each VMM thread may make only the\n"
 		"                      system calls its kind needs, a forbidden one stops\n"
 		"                      the VMM with one line; log: allow and let the kernel\n"
@@ -70,13 +75,14 @@ static void usage(FILE *f)
 		"  --user USER         once everything is open, the VMM runs as USER with no\n"
 		"                      capabilities; a root parent stays to give devices back\n"
 		"  -h, --help          this text\n",
-		DEFAULT_CMDLINE, DEFAULT_MEMORY, VIRTIO_BLK_MAX_QUEUES);
+		DEFAULT_CMDLINE, DEFAULT_MEMORY, VIRTIO_BLK_MAX_QUEUES, VMM_NET_MAX_IFS);
 }
 
 static struct vmm_vm *running_vm;
 static volatile sig_atomic_t interrupted;
 /* --control, --console-log: the managed path (cli/run_managed.c). */
 static const char *control_path, *console_log_path;
+static struct vmm_net_config nets[VMM_NET_MAX_IFS];
 
 static void on_signal(int sig)
 {
@@ -208,6 +214,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 		{ "console-log", required_argument, NULL, 'L' },
 		{ "disk", required_argument, NULL, 'b' },
 		{ "rng", no_argument, NULL, 'r' },
+		{ "net", required_argument, NULL, 'N' },
 		{ "seccomp", required_argument, NULL, 'Z' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
@@ -278,6 +285,20 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, struct run_
 				cfg->console_path = optarg;
 			}
 			break;
+		case 'N': {
+			char why[200];
+			if (cfg->nr_nets == VMM_NET_MAX_IFS) {
+				log_error("--net: at most %d interfaces", VMM_NET_MAX_IFS);
+				return -EINVAL;
+			}
+			if (vmm_net_parse(optarg, &nets[cfg->nr_nets], why, sizeof(why)) < 0) {
+				log_error("%s", why);
+				return -EINVAL;
+			}
+			cfg->nets = nets;
+			cfg->nr_nets++;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -332,6 +353,36 @@ static int check_host_memory(const struct vmm_config *cfg)
 	return 0;
 }
 
+/* One line for a --net that could not be set up. */
+static void report_net_error(const struct vmm_vm *vm, const struct vmm_config *cfg, int r)
+{
+	const struct vmm_net_config *n = &cfg->nets[vm->failed_index];
+	const char *step = vm->failed_detail ? vm->failed_detail : "";
+	if (strcmp(step, "bridge") == 0 && r == -ENODEV)
+		log_error("--net %s: there is no bridge %s on this host (create it: ip link add "
+			  "%s type bridge)", n->spec, n->bridge, n->bridge);
+	else if (strcmp(step, "bridge") == 0 && r == -EMEDIUMTYPE)
+		log_error("--net %s: %s is not a bridge (bridge= wants a Linux bridge, tap= an "
+			  "existing tap)", n->spec, n->bridge);
+	else if (strcmp(step, "bridge") == 0 && r == -EPROTONOSUPPORT)
+		log_error("--net %s: bridge %s does not filter VLANs, so tag=%u would not keep "
+			  "the guest on VLAN %u (ip link set %s type bridge vlan_filtering 1)",
+			  n->spec, n->bridge, n->vlan, n->vlan, n->bridge);
+	else if (strcmp(step, "tap") == 0 && n->backend == VMM_NET_TAP && r == -ENODEV)
+		log_error("--net %s: there is no persistent tap %s (create it: ip tuntap add %s "
+			  "mode tap%s)", n->spec, n->tap, n->tap, n->queue_pairs > 1 ? " multi_queue" : "");
+	else if (strcmp(step, "tap") == 0 && n->backend == VMM_NET_TAP && r == -EINVAL)
+		log_error("--net %s: %s is a tun, not a tap, or was made without multi_queue "
+			  "(queues=%u needs it)", n->spec, n->tap, n->queue_pairs);
+	else if (strcmp(step, "tap") == 0 && (r == -ENOENT || r == -ENODEV))
+		log_error("--net %s: no /dev/net/tun on this host (modprobe tun)", n->spec);
+	else if (r == -EPERM || r == -EACCES)
+		log_error("--net %s: no permission to set up the %s: run as root (CAP_NET_ADMIN)",
+			  n->spec, step);
+	else
+		log_error_errno(r, "--net %s: cannot set up the %s", n->spec, step);
+}
+
 /* One line for a VM that did not start: what, which object, why, what to do. */
 static void report_passthrough_error(const void *hook_ctx, int r);
 
@@ -340,7 +391,9 @@ static void report_create_error(const struct vmm_vm *vm, const struct vmm_config
 {
 	const char *phase = vm->failed_phase ? vm->failed_phase : "start";
 	const char *detail = vm->failed_detail ? vm->failed_detail : "";
-	if (strcmp(phase, VMM_PHASE_EXTRA) == 0 && cfg->extra_ctx) {
+	if (strcmp(phase, "set up networks") == 0) {
+		report_net_error(vm, cfg, r);
+	} else if (strcmp(phase, VMM_PHASE_EXTRA) == 0 && cfg->extra_ctx) {
 		report_passthrough_error(cfg->extra_ctx, r);
 	} else if (strcmp(phase, "open /dev/kvm") == 0) {
 		if (r == -ENOENT || r == -ENXIO || r == -ENODEV)
@@ -512,6 +565,28 @@ static void report_passthrough_error(const void *hook_ctx, int r)
 	pci_addr_format(&h->bad, bdf);
 	log_error("cannot pass %s through: %s (%s); the devices go back to their drivers",
 		  bdf, h->why[0] ? h->why : "failed", strerror(-r));
+}
+
+/* fallback=auto for an NVMe drive: a virtio-blk disk on its host block
+ * device, reaching the same namespace through the host's nvme driver. */
+static int add_fallback_disks(const struct run_plan *plan, struct vmm_config *cfg)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct run_device_plan *d = &plan->dev[i];
+		if (d->decision != RUN_FALLBACK || d->fallback_kind != RUN_FB_BLK)
+			continue;
+		if (run_disks.n == MAX_DISKS) {
+			log_error("cannot give %s's fallback disk: at most %d disks", d->info.bdf,
+				  MAX_DISKS);
+			return -E2BIG;
+		}
+		run_disks.disks[run_disks.n++] = (struct virtio_blk_config){
+			.path = d->fallback_target, .queues = 1,
+		};
+	}
+	cfg->disks = run_disks.disks;
+	cfg->nr_disks = run_disks.n;
+	return 0;
 }
 
 static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
@@ -719,6 +794,11 @@ static int cmd_run_main(int argc, char **argv)
 			return r;
 		}
 		report_plan(&plan);
+		if (!plan.refused && add_fallback_disks(&plan, &cfg) < 0) {
+			run_plan_free(&plan);
+			host_root_close(&root);
+			return 1;
+		}
 		if (plan.refused) {
 			run_plan_free(&plan);
 			host_root_close(&root);

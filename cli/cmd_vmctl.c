@@ -50,13 +50,13 @@ int cmd_terminal(int argc, char **argv);
 
 /* Which stored keys `passvm run` can express yet. A config that uses one it
  * cannot is refused by start with one line rather than started without the
- * device. (--disk and --net are being added to passvm run; each flips here
- * when it lands, with its mapping in build_argv.) */
+ * device. (--net is being added to passvm run; it flips here when it
+ * lands, with its mapping in build_argv.) */
 static const struct {
 	const char *kind;       /* "disk", "net", "hostpci" */
 	const char *run_option; /* NULL: passvm run has none yet */
 } device_options[] = {
-	{ "disk", NULL },
+	{ "disk", "--disk" },
 	{ "net", NULL },
 	{ "hostpci", "--device" },
 };
@@ -266,11 +266,18 @@ static int refuse_taken_devices(struct vmctx *c)
 }
 
 struct argv_buf {
-	char *v[24 + 2 * VMS_MAX_DEV];
+	char *v[24 + 4 * VMS_MAX_DEV];
 	int n;
 	char text[2][24];
 	char device[VMS_MAX_DEV][64];
 };
+
+/* Each option's value is one argument: a path with a comma would be read
+ * as options by passvm run's --disk grammar. */
+static bool disk_path_ok(const char *path)
+{
+	return !strchr(path, ',');
+}
 
 static int build_argv(struct vmctx *c, const char *self, const char *sock, const char *log,
 		      struct argv_buf *b)
@@ -307,6 +314,19 @@ static int build_argv(struct vmctx *c, const char *self, const char *sock, const
 			 conf->hostpci[i].fallback == VMS_FALLBACK_AUTO ? "auto" : "none");
 		b->v[b->n++] = "--device";
 		b->v[b->n++] = b->device[i];
+	}
+	/* diskN PATH[,size=G] -> --disk PATH (the size was used when the image
+	 * was created; the boot order does not matter to a direct kernel boot). */
+	for (unsigned i = 0; i < VMS_MAX_DEV; i++) {
+		if (!conf->disk[i].set)
+			continue;
+		if (!disk_path_ok(conf->disk[i].path)) {
+			log_error("start %u: disk%u path %s has a comma, which passvm run --disk "
+				  "cannot take; rename the image", conf->id, i, conf->disk[i].path);
+			return -EINVAL;
+		}
+		b->v[b->n++] = "--disk";
+		b->v[b->n++] = (char *)conf->disk[i].path;
 	}
 	b->v[b->n++] = "--control";
 	b->v[b->n++] = (char *)sock;
@@ -470,9 +490,12 @@ int cmd_start(int argc, char **argv)
 		       vms_run_file(&c.run, c.a.id, "console.log", log, sizeof(log)) < 0))
 		r = 1;
 	if (r == 0) {
-		build_argv(&c, self, sock, log, &args);
-		int e = spawn(&c, args.v, &pid);
-		if (e < 0) {
+		int e = build_argv(&c, self, sock, log, &args);
+		if (e == 0)
+			e = spawn(&c, args.v, &pid);
+		if (e == -EINVAL) {
+			r = 1; /* reported */
+		} else if (e < 0) {
 			log_error_errno(e, "start %u: cannot start passvm run in the background", c.a.id);
 			r = 1;
 		}
@@ -632,6 +655,14 @@ int cmd_shutdown(int argc, char **argv)
 	pid_t pid;
 	if (r == 0)
 		r = must_run("shutdown", &c, &pid);
+	unsigned restored;
+	/* A paused guest cannot see the button (it is latched until resume):
+	 * waiting the whole timeout for nothing helps nobody. */
+	if (r == 0 && vmctl_vm_state(&c.root, &c.run, &c.conf, &pid, &restored) == VMS_PAUSED) {
+		log_error("shutdown %u: VM %u is paused and cannot see the power button; "
+			  "passvm resume %u first, or passvm stop %u", c.a.id, c.a.id, c.a.id, c.a.id);
+		r = 1;
+	}
 	struct vmm_json_field f[VMM_CONTROL_FIELDS_MAX];
 	size_t n;
 	if (r == 0)
@@ -739,7 +770,9 @@ int cmd_terminal(int argc, char **argv)
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	close(fd);
-	fprintf(stderr, "\npassvm: %s VM %u's console\n", detached ? "detached from" :
-		"the VM closed", c.a.id);
+	if (detached)
+		fprintf(stderr, "\npassvm: detached from VM %u's console\n", c.a.id);
+	else
+		fprintf(stderr, "\npassvm: VM %u's console closed (the VM stopped)\n", c.a.id);
 	return 0;
 }

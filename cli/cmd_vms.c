@@ -453,7 +453,8 @@ int cmd_destroy(int argc, char **argv)
 	pid_t pid;
 	unsigned restored;
 	if (vms_cli_wants_help(argc, argv, "usage: passvm destroy ID [--purge] " COMMON_OPTS "\n"
-			       "--purge also removes the disk images passvm created for the VM\n"))
+			       "--purge also removes the disk images passvm created for the VM and its\n"
+			       "run directory (console.log, passvm.log)\n"))
 		return 0;
 	int r = vms_parse_args(argc, argv, true, false, false, false, true, &a);
 	if (r)
@@ -486,6 +487,12 @@ int cmd_destroy(int argc, char **argv)
 			if (st != VMS_STOPPED) {
 				log_error("destroy %u: VM %u is %s (pid %d); stop it first (passvm stop %u)",
 					  a.id, a.id, vms_status_name(st), (int)pid, a.id);
+				r = 1;
+			}
+			int e;
+			if (r == 0 && a.purge && (e = vms_run_purge(&run, a.id)) < 0) {
+				log_error_errno(e, "destroy %u: cannot remove the run files in %s/%u",
+						a.id, run.path, a.id);
 				r = 1;
 			}
 			vms_run_close(&run);

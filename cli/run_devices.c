@@ -12,7 +12,7 @@
  * devices of the VMM (--disk, --net); until a build has them, a device that
  * would fall back is refused with both reasons. */
 #ifndef PASSVM_HAVE_VIRTIO_BLK
-#define PASSVM_HAVE_VIRTIO_BLK 0
+#define PASSVM_HAVE_VIRTIO_BLK 1    /* --disk: vmm/virtio_blk.c */
 #endif
 #ifndef PASSVM_HAVE_VIRTIO_NET
 #define PASSVM_HAVE_VIRTIO_NET 0
@@ -130,6 +130,22 @@ static void decide_fallback(const struct host_root *root, struct run_device_plan
 				 "nothing: the NVMe controller has no host namespace (is nvme loaded?)");
 			return;
 		}
+		/* A namespace the host has mounted must not get a second
+		 * writer: the guest's filesystem and the host's would corrupt
+		 * each other. */
+		struct iommu_dev_usage u;
+		if (iommu_dev_usage_query(root, &d->info, &u) == 0) {
+			bool mounted = u.mounts.n > 0;
+			char what[160] = "";
+			if (mounted)
+				snprintf(what, sizeof(what), "%s", u.mounts.v[0]);
+			iommu_dev_usage_free(&u);
+			if (mounted) {
+				snprintf(d->fallback_what, sizeof(d->fallback_what),
+					 "nothing: /dev/%s is in use on the host (%s)", name, what);
+				return;
+			}
+		}
 		d->fallback_kind = RUN_FB_BLK;
 		snprintf(d->fallback_target, sizeof(d->fallback_target), "/dev/%s", name);
 		snprintf(d->fallback_what, sizeof(d->fallback_what),
@@ -154,21 +170,21 @@ static void join_reasons(const struct strlist *l, char *out, size_t size)
  * can pass), then the device's own. */
 static void preflight(const struct iommu_report *rep, struct run_device_plan *d)
 {
+	const struct iommu_device *dev = NULL;
+	for (size_t i = 0; i < rep->n_devices && !dev; i++)
+		if (same_addr(&rep->devices[i].info.addr, &d->info.addr))
+			dev = &rep->devices[i];
+	if (dev) {
+		snprintf(d->name, sizeof(d->name), "%s", dev->name);
+		join_reasons(&dev->must_go_along, d->along, sizeof(d->along));
+	}
 	for (size_t i = 0; i < rep->n_checks; i++)
 		if (rep->checks[i].status == IOMMU_FAIL) {
 			snprintf(d->why_not, sizeof(d->why_not), "%s", rep->checks[i].summary);
 			return;
 		}
-	for (size_t i = 0; i < rep->n_devices; i++) {
-		const struct iommu_device *dev = &rep->devices[i];
-		if (!same_addr(&dev->info.addr, &d->info.addr))
-			continue;
-		snprintf(d->name, sizeof(d->name), "%s", dev->name);
-		join_reasons(&dev->must_go_along, d->along, sizeof(d->along));
-		if (dev->verdict == IOMMU_VERDICT_FAIL)
-			join_reasons(&dev->reasons, d->why_not, sizeof(d->why_not));
-		return;
-	}
+	if (dev && dev->verdict == IOMMU_VERDICT_FAIL)
+		join_reasons(&dev->reasons, d->why_not, sizeof(d->why_not));
 }
 
 static void decide(const struct host_root *root, struct run_device_plan *d)

@@ -14,6 +14,13 @@
  * devices. A read-only disk (VIRTIO_BLK_F_RO, image opened O_RDONLY)
  * answers every write-type request IOERR.
  *
+ * Reads and writes taken from the ring in one notification are submitted
+ * together at its end, and runs of them that continue each other on the
+ * disk go to the kernel as one readv/writev (as QEMU's
+ * virtio_blk_submit_multireq does): a guest's sequential stream, split by
+ * its block layer at seg_max, costs one system call per run instead of one
+ * per request.
+ *
  * O_DIRECT needs buffers, offsets and lengths aligned to the backing
  * store's logical block size; a request whose guest buffers are not goes
  * through an aligned bounce buffer.
@@ -194,6 +201,12 @@ struct blk_slot {
 	uint16_t head;
 	uint64_t done_bytes;        /* read/write progress (short transfers) */
 	unsigned iov_first;         /* req.data[] already transferred */
+	/* A merged group (see flush_batch): the head's I/O covers the data of
+	 * every slot on its merge_next list. */
+	struct blk_slot *merge_next;
+	struct iovec *merged_iov;
+	unsigned merged_cnt;
+	uint64_t merged_bytes;
 	void *bounce;               /* O_DIRECT with unaligned guest buffers */
 	struct iovec bounce_iov;
 	struct blk_slot *next_free;
@@ -210,6 +223,8 @@ struct blk_queue {
 	struct blk_slot *free;
 	unsigned inflight;
 	struct virtq_chain chain;   /* scratch for the walker */
+	struct blk_slot *batch[QUEUE_SIZE]; /* reads/writes of this notification */
+	unsigned nbatch;
 };
 
 struct virtio_blk {
@@ -399,6 +414,68 @@ static bool answer_now(struct blk_queue *bq, struct blk_slot *s, int parsed)
 	}
 }
 
+/* The most iovecs one readv/writev takes (IOV_MAX, 1024 on Linux). */
+#define MERGE_IOV_MAX 1024
+
+static bool is_rw(const struct virtio_blk_req *r)
+{
+	return r->kind == VIRTIO_BLK_REQ_READ || r->kind == VIRTIO_BLK_REQ_WRITE;
+}
+
+static bool mergeable(const struct blk_slot *a, const struct blk_slot *b)
+{
+	return a->req.kind == b->req.kind &&
+	       a->req.offset_bytes + a->req.data_bytes == b->req.offset_bytes;
+}
+
+/* Queues the n requests in g (contiguous on the disk) as one readv/writev,
+ * or one by one when there is no memory for the merged vector; a request
+ * that cannot be queued is answered IOERR (cannot happen: the ring has an
+ * entry per slot). */
+static void submit_group(struct blk_queue *bq, struct blk_slot **g, unsigned n, unsigned iovs)
+{
+	struct iovec *v = n > 1 ? malloc(iovs * sizeof(*v)) : NULL;
+	struct io_uring_sqe *sqe = v ? io_uring_get_sqe(&bq->ring) : NULL;
+	if (!sqe) {
+		free(v);
+		for (unsigned i = 0; i < n; i++)
+			if (!submit_rw(bq, g[i]))
+				complete(bq, g[i], VIRTIO_BLK_S_IOERR, 0);
+		return;
+	}
+	struct blk_slot *head = g[0];
+	unsigned k = 0;
+	uint64_t bytes = 0;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(v + k, g[i]->req.data, g[i]->req.data_cnt * sizeof(*v));
+		k += g[i]->req.data_cnt;
+		bytes += g[i]->req.data_bytes;
+		g[i]->merge_next = i + 1 < n ? g[i + 1] : NULL;
+	}
+	head->merged_iov = v;
+	head->merged_cnt = k;
+	head->merged_bytes = bytes;
+	if (head->req.kind == VIRTIO_BLK_REQ_READ)
+		io_uring_prep_readv(sqe, bq->blk->fd, v, k, (off_t)head->req.offset_bytes);
+	else
+		io_uring_prep_writev(sqe, bq->blk->fd, v, k, (off_t)head->req.offset_bytes);
+	io_uring_sqe_set_data(sqe, head);
+}
+
+static void flush_batch(struct blk_queue *bq)
+{
+	unsigned i = 0;
+	while (i < bq->nbatch) {
+		unsigned j = i + 1, iovs = bq->batch[i]->req.data_cnt;
+		while (j < bq->nbatch && mergeable(bq->batch[j - 1], bq->batch[j]) &&
+		       iovs + bq->batch[j]->req.data_cnt <= MERGE_IOV_MAX)
+			iovs += bq->batch[j++]->req.data_cnt;
+		submit_group(bq, &bq->batch[i], j - i, iovs);
+		i = j;
+	}
+	bq->nbatch = 0;
+}
+
 static void blk_queue_notify(void *dev, unsigned q)
 {
 	struct virtio_blk *blk = dev;
@@ -430,6 +507,13 @@ static void blk_queue_notify(void *dev, unsigned q)
 			}
 			if (answer_now(bq, s, p))
 				continue;
+			/* Reads and writes wait for the end of the batch to be
+			 * merged; bounced ones (O_DIRECT, unaligned) go alone. */
+			if (is_rw(&s->req) && !(blk->direct && !aligned(blk, &s->req))) {
+				bq->batch[bq->nbatch++] = s;
+				queued = true;
+				continue;
+			}
 			if (submit(bq, s))
 				queued = true;
 			else
@@ -438,14 +522,40 @@ static void blk_queue_notify(void *dev, unsigned q)
 		if (r < 0 || !bq->free || !virtq_enable_notify(vq))
 			break;
 	}
+	flush_batch(bq);
 	if (queued)
 		io_uring_submit(&bq->ring);
 	virtio_queue_interrupt(blk->vdev, q);
 }
 
+/* A merged group's completion: all done, or each request again on its own
+ * (so each gets its own status and short transfers their own retry).
+ * false if any was resubmitted. */
+static bool finish_group(struct blk_queue *bq, struct blk_slot *head, int res)
+{
+	bool ok = res >= 0 && (uint64_t)res == head->merged_bytes;
+	unsigned resubmitted = 0;
+	free(head->merged_iov);
+	head->merged_iov = NULL;
+	for (struct blk_slot *m = head, *next; m; m = next) {
+		next = m->merge_next;
+		m->merge_next = NULL;
+		if (ok)
+			complete(bq, m, VIRTIO_BLK_S_OK,
+				 m->req.kind == VIRTIO_BLK_REQ_READ ? (uint32_t)m->req.data_bytes : 0);
+		else if (submit_rw(bq, m))
+			resubmitted++;
+		else
+			complete(bq, m, VIRTIO_BLK_S_IOERR, 0);
+	}
+	return resubmitted == 0;
+}
+
 /* One completion; false if it was resubmitted (a short transfer). */
 static bool finish(struct blk_queue *bq, struct blk_slot *s, int res)
 {
+	if (s->merged_iov)
+		return finish_group(bq, s, res);
 	struct virtio_blk_req *r = &s->req;
 	bool rw = r->kind == VIRTIO_BLK_REQ_READ || r->kind == VIRTIO_BLK_REQ_WRITE;
 	if (res < 0 || (rw && res == 0)) {
@@ -514,6 +624,9 @@ static void queue_slots_reset(struct blk_queue *bq)
 	for (unsigned i = QUEUE_SIZE; i-- > 0;) {
 		free(bq->slots[i].bounce);
 		bq->slots[i].bounce = NULL;
+		free(bq->slots[i].merged_iov);
+		bq->slots[i].merged_iov = NULL;
+		bq->slots[i].merge_next = NULL;
 		bq->slots[i].next_free = bq->free;
 		bq->free = &bq->slots[i];
 	}
@@ -537,6 +650,16 @@ static void blk_reset(void *dev)
 				break;
 			struct blk_slot *s = io_uring_cqe_get_data(cqe);
 			io_uring_cqe_seen(&bq->ring, cqe);
+			if (s->merged_iov) {
+				for (struct blk_slot *m = s, *next; m; m = next) {
+					next = m->merge_next;
+					m->merge_next = NULL;
+					bq->inflight--;
+				}
+				free(s->merged_iov);
+				s->merged_iov = NULL;
+				continue;
+			}
 			if (s->req.kind == VIRTIO_BLK_REQ_READ || s->req.kind == VIRTIO_BLK_REQ_WRITE) {
 				s->done_bytes += cqe->res > 0 ? (uint64_t)cqe->res : 0;
 				if (cqe->res > 0 && !s->bounce)
@@ -628,8 +751,10 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 		if (bq->efd >= 0)
 			close(bq->efd);
 		if (bq->slots)
-			for (unsigned j = 0; j < QUEUE_SIZE; j++)
+			for (unsigned j = 0; j < QUEUE_SIZE; j++) {
 				free(bq->slots[j].bounce);
+				free(bq->slots[j].merged_iov);
+			}
 		free(bq->slots);
 	}
 	if (blk->fd >= 0)

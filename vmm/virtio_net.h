@@ -85,10 +85,25 @@ size_t vmm_iov_copy_out(const struct iovec *iov, unsigned n, size_t off, void *o
 struct vmm_vm;
 struct vmm_net_host;
 struct vmm_virtio_net;
-/* A virtio-net PCI function on the VM's bus for an opened host side
- * (which the device then owns: closed with it). */
+struct virtio_pci_env;
+struct virtio_device;
+/* A virtio-net PCI function ("net<index>" in logs and thread names) on
+ * the VM's bus for an opened host side, which the device then owns (it is
+ * closed with the device; on failure it stays the caller's). */
 int vmm_virtio_net_create(struct vmm_virtio_net **out, struct vmm_vm *vm,
-			  struct vmm_net_host *host);
+			  struct vmm_net_host *host, unsigned index);
+/* The same on any transport environment (tests: no KVM). */
+int vmm_virtio_net_create_env(struct vmm_virtio_net **out, const struct virtio_pci_env *env,
+			      struct vmm_net_host *host, unsigned index);
 void vmm_virtio_net_destroy(struct vmm_virtio_net *dev);
+
+struct vmm_virtio_net_counters {
+	unsigned long tx_frames, rx_frames;
+	unsigned long tx_bad;       /* dropped: the guest broke a header rule */
+	unsigned long tx_errors;    /* the tap refused the frame */
+	unsigned long rx_dropped;   /* larger than the guest's buffers, or a read error */
+};
+void vmm_virtio_net_stats(const struct vmm_virtio_net *dev, struct vmm_virtio_net_counters *c);
+struct virtio_device *vmm_virtio_net_vdev(struct vmm_virtio_net *dev);
 
 #endif

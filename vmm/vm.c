@@ -8,6 +8,7 @@
 #include "sandbox.h"
 #include "virtio.h"
 #include "control.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -364,6 +365,7 @@ static const struct {
 	{ "load the guest", phase_load, undo_nothing },
 	{ "create devices", phase_devices, undo_devices },
 	{ "create virtio devices", phase_virtio, undo_virtio },
+	{ "set up networks", vmm_vm_net_setup, vmm_vm_net_teardown },
 	{ VMM_PHASE_EXTRA, phase_extra, undo_extra },
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };

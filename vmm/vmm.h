@@ -13,7 +13,9 @@
  * uart.c, power.c (ACPI sleep/reset registers), i8042.c, resetvec.c, aml.c + acpi.c (tables),
  * vcpu.c (threads and the exit loop), vm.c (start-up phases); the control
  * socket, console ring and managed main loop have their own header,
- * control.h.
+ * control.h; emulated devices have theirs: evloop.h (device threads),
+ * msix.h (MSI-X for emulated and passed-through functions), virtio.h
+ * (virtio-pci transport, virtqueues, virtio-blk, virtio-rng).
  */
 #ifndef PASSVM_VMM_H
 #define PASSVM_VMM_H
@@ -507,6 +509,8 @@ enum vmm_console_kind { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_FILE,
 		       VMM_CONSOLE_FDS /* console_fd_in/out, owned by the caller */ };
 
 struct vmm_vm;
+struct vmm_net_config;   /* net.h */
+struct vmm_vm_net;       /* net.h: the VM's network interfaces */
 
 struct vmm_config {
 	const char *kernel_path;
@@ -518,6 +522,8 @@ struct vmm_config {
 	bool hide_hypervisor;
 	enum vmm_console_kind console;
 	const char *console_path;  /* VMM_CONSOLE_FILE */
+	const struct vmm_net_config *nets;  /* --net, in order (net.h) */
+	unsigned nr_nets;
 	/* Emulated virtio devices (vmm/virtio.h). */
 	const struct virtio_blk_config *disks;
 	unsigned nr_disks;
@@ -572,6 +578,8 @@ struct vmm_vm {
 	unsigned phases_done;
 	const char *failed_phase;   /* set when vmm_vm_create fails */
 	const char *failed_detail;  /* e.g. the missing KVM capability */
+	unsigned failed_index;      /* which --net failed, in its phase */
+	struct vmm_vm_net *net;     /* net.h, vm_net.c */
 	/* stop */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;

@@ -127,7 +127,8 @@ enum vms_status vms_status_get(const struct host_root *root, const struct vms_ru
 	return VMS_RUNNING;
 }
 
-int vms_run_clean(const struct vms_run *run, uint32_t id)
+static int run_unlink(const struct vms_run *run, uint32_t id, const char *const *files,
+		      size_t n, bool rmdir_too)
 {
 	if (run->dir.dirfd < 0)
 		return 0;
@@ -139,12 +140,31 @@ int vms_run_clean(const struct vms_run *run, uint32_t id)
 	if (dfd < 0)
 		return dfd;
 	int r = 0;
-	static const char *const files[] = { "control", "pid" };
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+	for (size_t i = 0; i < n; i++)
 		if (unlinkat(dfd, files[i], 0) < 0 && errno != ENOENT && r == 0)
 			r = -errno;
 	close(dfd);
+	if (r == 0 && rmdir_too) {
+		int pfd = host_root_openat(&run->dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			return pfd;
+		if (unlinkat(pfd, dir, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = -errno;
+		close(pfd);
+	}
 	return r;
+}
+
+int vms_run_clean(const struct vms_run *run, uint32_t id)
+{
+	static const char *const files[] = { "control", "pid" };
+	return run_unlink(run, id, files, ARRAY_SIZE(files), false);
+}
+
+int vms_run_purge(const struct vms_run *run, uint32_t id)
+{
+	static const char *const files[] = { "control", "pid", "console.log", "passvm.log" };
+	return run_unlink(run, id, files, ARRAY_SIZE(files), true);
 }
 
 const char *vms_status_name(enum vms_status status)

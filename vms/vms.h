@@ -154,6 +154,8 @@ enum vms_status vms_status_get(const struct host_root *root, const struct vms_ru
 			       uint32_t id, pid_t *pid, bool *stale);
 /* Removes a stopped VM's ID/pid and ID/control (its logs stay). */
 int vms_run_clean(const struct vms_run *run, uint32_t id);
+/* destroy --purge: all of RUN/ID, logs included, and the directory. */
+int vms_run_purge(const struct vms_run *run, uint32_t id);
 const char *vms_status_name(enum vms_status status);
 
 #endif

@@ -7,7 +7,9 @@
 # detaches; `shutdown` presses the ACPI power button (GED + PNP0C0C), the
 # guest's init powers off on KEY_POWER, list shows stopped; `reboot`
 # restarts the other guest in the same process (it boots a second time,
-# reboots: 1); `stop` ends it; a VM with the e1000e as hostpci0 runs with
+# reboots: 1) and sees its disk0 (a sparse image passvm created) as
+# virtio-blk, `stop` ends it and destroy --purge removes the image; a VM
+# with the e1000e as hostpci0 runs with
 # it on vfio-pci, a second VM with the same hostpci0 is refused naming the
 # first, and killed with SIGKILL the first reads stopped, its run files are
 # cleaned and its NIC is back on e1000e; malformed options and config lines
@@ -46,6 +48,14 @@ if [ -n "$ev" ]; then
 	# One struct input_event is 24 bytes on x86-64; evdev refuses shorter reads.
 	(dd if="$ev" of=/dev/null bs=24 count=1 2>/dev/null; echo "VMS-POWER-PRESSED"; sync; poweroff -f) &
 fi
+# A VM given a disk (diskN -> passvm run --disk) sees a virtio-blk device.
+# (The init's coldplug is one modprobe pass: virtio devices appear on their
+# bus only after virtio_pci is in, so load the block driver by name.)
+modprobe -q virtio_blk
+if grep -q '^virtio:d00000002' /sys/bus/virtio/devices/*/modalias 2>/dev/null; then
+	for i in $(seq 50); do [ -e /sys/block/vda ] && break; sleep 0.1; done
+fi
+echo "VMS-DISKS=$(ls /sys/block | grep '^vd' | tr '\n' ' ')"
 echo "VMS-READY"
 exec sh
 GUEST
@@ -115,6 +125,9 @@ for id in 101 102; do
 	\$P create \$id --name l2-\$id --memory 192 --cores 1 --kernel "\$k" --initrd "$tmp/l2.gz" \
 		--cmdline "console=ttyS0 panic=-1 quiet" || echo "CREATE-FAILED \$id"
 done
+# 102 gets a disk: a sparse 1 GiB image that passvm creates
+\$P set 102 --disk0 /run/102-disk0.raw,size=1 || echo "SET-FAILED 102"
+stat -c 'IMAGE %s bytes %b blocks' /run/102-disk0.raw
 t0=\$(date +%s)
 \$P start 101; echo "START 101 rc=\$?"
 \$P start 102; echo "START 102 rc=\$?"
@@ -122,6 +135,8 @@ t0=\$(date +%s)
 waitfor 101 VMS-READY 240; echo "READY 101 rc=\$? after \$((\$(date +%s) - t0)) s"
 waitfor 102 VMS-READY 240; echo "READY 102 rc=\$? after \$((\$(date +%s) - t0)) s"
 grep -h -E 'VMS-POWER-BUTTON|VMS-ACPI' \$PASSVM_RUN_DIR/10[12]/console.log | sed 's/^/GUEST /'
+head -3 \$PASSVM_RUN_DIR/102/passvm.log | sed 's/^/LOG102 /'
+for id in 101 102; do grep -h VMS-DISKS \$PASSVM_RUN_DIR/\$id/console.log | head -1 | tr -d '\r' | sed "s/^/GUEST \$id /"; done
 python3 "$tmp/term.py" "\$P" 101
 # malformed options and config lines: one line each, nothing changed
 before=\$(cat \$PASSVM_CONFIG_DIR/*.conf | md5sum)
@@ -151,6 +166,8 @@ echo "PID102 before=\$pid102 after=\$(\$P list | awk '\$1 == 102 { print \$6 }')
 \$P resume 102; echo "RESUME rc=\$?"
 \$P stop 102; echo "STOP 102 rc=\$?"
 \$P list | sed 's/^/LIST4 /'
+\$P destroy 102 --purge 2>&1 | sed 's/^/PURGE /'
+ls /run/102-disk0.raw 2>&1 | sed 's/^/PURGE /'
 # hostpci0: the e1000e (00:02.0) passed through to VM 103; VM 104 with the
 # same device is refused while 103 runs. Then SIGKILL: a dead VMM reads
 # stopped, its pid file and socket are cleaned, and list gives the device
@@ -219,7 +236,12 @@ expect '^LIST3 +102 .*paused' "list shows 102 paused"
 expect '^RESUME rc=0$' "resume"
 expect '^STOP 102 rc=0$' "stop 102"
 expect '^LIST4 +101 .*stopped +192 .* 0$' "list shows 101 stopped after shutdown"
-expect '^LIST4 +102 .*stopped +192 .* 0$' "list shows 102 stopped after stop"
+expect '^LIST4 +102 .*stopped +192 +1.00 0$' "list shows 102 stopped after stop, with its 1 GiB boot disk"
+expect '^IMAGE 1073741824 bytes 0 blocks$' "set --disk0 ...,size=1 created a sparse 1 GiB image"
+expect '^GUEST 102 VMS-DISKS=vda $' "VM 102 sees its disk0 as virtio-blk vda"
+expect '^GUEST 101 VMS-DISKS=$' "VM 101 has no disk"
+expect '^PURGE removed /run/102-disk0.raw$' "destroy --purge removes the image passvm created"
+expect "^PURGE ls: cannot access '/run/102-disk0.raw'" "the image is gone"
 expect '^NIC before=e1000e$' "the NIC starts on e1000e"
 expect '^START 103 rc=0$' "103 starts with the NIC passed through"
 expect '^NIC running=vfio-pci$' "the NIC is on vfio-pci while 103 runs"
