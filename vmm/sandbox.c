@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <linux/seccomp.h>
@@ -75,7 +76,8 @@ static const char *const common_calls[] = {
  * e1000e's driver enabling MSI-X trapped on GET_IRQ_INFO, request 0x3b6d,
  * before it was listed), its mmap'd BARs move with KVM memory slots; a
  * virtio-blk reset by the guest waits for its requests in flight
- * (io_uring_enter). */
+ * (io_uring_enter); virtio-net's negotiated offloads and queue enables go
+ * to its tap (TUNSETOFFLOAD, TUNSETQUEUE; vmm/virtio_net.c). */
 static const char *const vcpu_calls[] = {
 	"ioctl", "read", "pread64", "pwrite64", "eventfd2", "close", "epoll_ctl",
 	"io_uring_enter",
@@ -85,6 +87,7 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 	VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
@@ -102,6 +105,7 @@ static const char *const device_io_calls[] = {
 };
 static const unsigned long device_io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
+	TUNSETOFFLOAD, TUNSETQUEUE, /* virtio-net's control queue */
 	0,
 };
 
@@ -135,6 +139,7 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
+	TUNSETOFFLOAD, TUNSETQUEUE, /* a virtio-net reset at teardown */
 	0,
 };
 
