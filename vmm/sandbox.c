@@ -30,10 +30,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,7 +44,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -72,9 +73,12 @@ static const char *const common_calls[] = {
  * gets its notify ioeventfds, and a queue enabled or reset goes on or off
  * its event loop (epoll_ctl); a passed-through device's config space and
  * trapped BAR parts are pread/pwrite on its VFIO fd, its interrupts are
- * VFIO_DEVICE_SET_IRQS, its mmap'd BARs move with KVM memory slots; a
+ * VFIO_DEVICE_GET_IRQ_INFO + VFIO_DEVICE_SET_IRQS (found in the lab: an
+ * e1000e's driver enabling MSI-X trapped on GET_IRQ_INFO, request 0x3b6d,
+ * before it was listed), its mmap'd BARs move with KVM memory slots; a
  * virtio-blk reset by the guest waits for its requests in flight
- * (io_uring_enter). */
+ * (io_uring_enter); virtio-net's negotiated offloads and queue enables go
+ * to its tap (TUNSETOFFLOAD, TUNSETQUEUE; vmm/virtio_net.c). */
 static const char *const vcpu_calls[] = {
 	"ioctl", "read", "pread64", "pwrite64", "eventfd2", "close", "epoll_ctl",
 	"io_uring_enter",
@@ -83,9 +87,10 @@ static const char *const vcpu_calls[] = {
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
-	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
-	/* virtio-net: DRIVER_OK sets the tap's offloads to what the guest
-	 * negotiated and attaches the queue pairs it uses (virtio_net.c). */
+	VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+	/* virtio-net's activate and a guest's reset (vmm/virtio_net.c): the
+	 * tap's offloads follow the negotiated features, unused queue pairs'
+	 * tap queues are detached and reattached. */
 	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
@@ -104,8 +109,8 @@ static const char *const device_io_calls[] = {
 };
 static const unsigned long device_io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
-	/* virtio-net's control queue: GUEST_OFFLOADS_SET and MQ_VQ_PAIRS_SET
-	 * change the tap's offloads and attached queues. */
+	/* virtio-net's control queue: VQ_PAIRS_SET (a pair's tap queue on or
+	 * off) and GUEST_OFFLOADS_SET (vmm/virtio_net.c). */
 	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
@@ -148,6 +153,12 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
+	/* virtio-net's reset as the device is torn down (vmm/virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
+	/* A virtio device torn down takes its notify ioeventfds and its
+	 * vectors' irqfds off the VM (virtio_pci_destroy): seen in the lab
+	 * as the main thread's KVM_IOEVENTFD at the end of a --net run. */
+	KVM_IOEVENTFD, KVM_IRQFD,
 	0,
 };
 
