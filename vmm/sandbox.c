@@ -35,6 +35,7 @@
 #include <linux/vfio.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -87,6 +88,9 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 	VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+	/* virtio-net's activate and a guest's reset (vmm/virtio_net.c): the
+	 * tap's offloads follow the negotiated features, unused queue pairs'
+	 * tap queues are detached and reattached. */
 	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
@@ -105,15 +109,25 @@ static const char *const device_io_calls[] = {
 };
 static const unsigned long device_io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
-	TUNSETOFFLOAD, TUNSETQUEUE, /* virtio-net's control queue */
+	/* virtio-net's control queue: VQ_PAIRS_SET (a pair's tap queue on or
+	 * off) and GUEST_OFFLOADS_SET (vmm/virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
 /* Console reader, measured in the lab (stdin a pipe): poll on the input fd
- * and its stop eventfd, read. */
+ * and its stop eventfd, read. And input that arrives while the guest has
+ * the receive interrupt enabled (Linux's 8250 driver always does) raises
+ * COM1's line from this thread: KVM_IRQ_LINE (uart.c update_irq). Seen as
+ * SIGSYS on the first key typed into `passvm terminal` (tests/hw/vms.sh,
+ * tests/kvm/test_control.c). */
 static const char *const console_calls[] = {
-	"poll", "read",
+	"poll", "read", "ioctl",
 	NULL,
+};
+static const unsigned long console_ioctls[] = {
+	KVM_IRQ_LINE,
+	0,
 };
 
 /* Control socket: accept a client, read a request, answer, close. Not
@@ -139,7 +153,12 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
-	TUNSETOFFLOAD, TUNSETQUEUE, /* a virtio-net reset at teardown */
+	/* virtio-net's reset as the device is torn down (vmm/virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
+	/* A virtio device torn down takes its notify ioeventfds and its
+	 * vectors' irqfds off the VM (virtio_pci_destroy): seen in the lab
+	 * as the main thread's KVM_IOEVENTFD at the end of a --net run. */
+	KVM_IOEVENTFD, KVM_IRQFD,
 	0,
 };
 
@@ -151,7 +170,7 @@ static const struct {
 	[VMM_THREAD_MAIN] = { "main", main_calls, main_ioctls },
 	[VMM_THREAD_VCPU] = { "vCPU", vcpu_calls, vcpu_ioctls },
 	[VMM_THREAD_DEVICE_IO] = { "device I/O", device_io_calls, device_io_ioctls },
-	[VMM_THREAD_CONSOLE] = { "console reader", console_calls, NULL },
+	[VMM_THREAD_CONSOLE] = { "console reader", console_calls, console_ioctls },
 	[VMM_THREAD_CONTROL] = { "control", control_calls, NULL },
 };
 

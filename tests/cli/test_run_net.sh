@@ -68,6 +68,13 @@ for sig in TERM KILL; do
 	[ "$ports" = 2 ] || { echo "FAIL: SIG$sig run: $ports passvm tap(s) up on br0, want 2"; ip -o link; cat "$tmp/err"; fail=1; }
 	kill -"$sig" "$pid"
 	wait "$pid" 2>/dev/null
+	st=$?
+	# SIGTERM: an orderly stop, teardown included (under the seccomp
+	# filters: the main thread resets the devices and their taps).
+	if [ "$sig" = TERM ] && { [ "$st" != 1 ] || [ "$(wc -l <"$tmp/err")" != 1 ] ||
+		! grep -q 'guest stopped (interrupted)' "$tmp/err"; }; then
+		echo "FAIL: SIGTERM: passvm exited $st (want 1 and one line):"; cat "$tmp/err"; fail=1
+	fi
 	for _ in $(seq 50); do [ "$(taps)" = 0 ] && break; sleep 0.1; done
 	[ "$(taps)" = 0 ] || { echo "FAIL: a tap outlived passvm (SIG$sig)"; ip -o link; fail=1; }
 done
