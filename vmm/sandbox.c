@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <linux/seccomp.h>

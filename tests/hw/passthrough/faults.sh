@@ -28,7 +28,7 @@ run_bg() { # NAME ARGS...: passvm run in the background with the waiting guest; 
 wait_guest() { # NAME: until the guest prints "L2 waiting" (up to 300 s), while passvm ($pid) lives
 	local deadline=$((SECONDS + 300))
 	while [ $SECONDS -lt $deadline ] && kill -0 "$pid" 2>/dev/null; do
-		tr -d '\r' 2>/dev/null <"/run/$1.console" | grep -q '^L2 waiting' && return 0
+		[ -e "/run/$1.console" ] && tr -d '\r' <"/run/$1.console" | grep -q '^L2 waiting' && return 0
 		sleep 1
 	done
 	echo "  guest $1 not up; passvm said:"; sed 's/^/  passvm| /' "/run/$1.out"
