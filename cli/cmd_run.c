@@ -2,6 +2,7 @@
 /* passvm run: boot a Linux guest on KVM; exits when the guest stops. */
 #include "cli.h"
 #include "common.h"
+#include "macvtap.h"
 #include "net.h"
 #include "run_devices.h"
 #include "vmm.h"
@@ -589,6 +590,55 @@ static int add_fallback_disks(const struct run_plan *plan, struct vmm_config *cf
 	return 0;
 }
 
+/* fallback=auto for a NIC: a macvtap (bridge mode, the guest's own MAC)
+ * over the NIC's host netdev, as a virtio-net interface. The macvtaps are
+ * deleted on every way out but SIGKILL. */
+static struct vmm_macvtap fallback_taps[VMM_NET_MAX_IFS];
+static size_t nr_fallback_taps;
+
+static void delete_fallback_nets(void)
+{
+	for (size_t i = 0; i < nr_fallback_taps; i++) {
+		int r = vmm_macvtap_delete(&fallback_taps[i]);
+		if (r < 0)
+			log_error_errno(r, "cannot delete macvtap %s (ip link del %s)",
+					fallback_taps[i].name, fallback_taps[i].name);
+	}
+	nr_fallback_taps = 0;
+}
+
+static int add_fallback_nets(const struct run_plan *plan, struct vmm_config *cfg)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct run_device_plan *d = &plan->dev[i];
+		if (d->decision != RUN_FALLBACK || d->fallback_kind != RUN_FB_NET)
+			continue;
+		if (cfg->nr_nets == VMM_NET_MAX_IFS) {
+			log_error("cannot give %s's fallback network: at most %d interfaces",
+				  d->info.bdf, VMM_NET_MAX_IFS);
+			return -E2BIG;
+		}
+		struct vmm_net_config *n = &nets[cfg->nr_nets];
+		*n = (struct vmm_net_config){ .backend = VMM_NET_MACVTAP, .queue_pairs = 1,
+					      .has_mac = true, .spec = d->info.bdf };
+		vmm_net_random_mac(n->mac);
+		snprintf(n->tap, sizeof(n->tap), "pvmt%u.%u", (unsigned)getpid() % 100000u,
+			 (unsigned)(i % 16));
+		struct vmm_macvtap *m = &fallback_taps[nr_fallback_taps];
+		int r = vmm_macvtap_create(m, d->fallback_target, n->tap, n->mac);
+		if (r < 0) {
+			log_error_errno(r, "cannot create a macvtap over %s for %s's fallback",
+					d->fallback_target, d->info.bdf);
+			return r;
+		}
+		nr_fallback_taps++;
+		snprintf(n->macvtap_dev, sizeof(n->macvtap_dev), "%s", m->dev_path);
+		cfg->nets = nets;
+		cfg->nr_nets++;
+	}
+	return 0;
+}
+
 static int take_devices(const struct vfio_host *host, const struct run_plan *plan)
 {
 	struct pci_addr failed = { 0 };
@@ -794,7 +844,9 @@ static int cmd_run_main(int argc, char **argv)
 			return r;
 		}
 		report_plan(&plan);
-		if (!plan.refused && add_fallback_disks(&plan, &cfg) < 0) {
+		if (!plan.refused && (add_fallback_disks(&plan, &cfg) < 0 ||
+				      add_fallback_nets(&plan, &cfg) < 0)) {
+			delete_fallback_nets();
 			run_plan_free(&plan);
 			host_root_close(&root);
 			return 1;
@@ -873,6 +925,7 @@ static int cmd_run_main(int argc, char **argv)
 out:
 	if (bound && give_back(&vhost, &plan) < 0)
 		status = 1;
+	delete_fallback_nets();
 	if (ra.ndevices) {
 		run_plan_free(&plan);
 		host_root_close(&root);

@@ -15,7 +15,7 @@
 #define PASSVM_HAVE_VIRTIO_BLK 1    /* --disk: vmm/virtio_blk.c */
 #endif
 #ifndef PASSVM_HAVE_VIRTIO_NET
-#define PASSVM_HAVE_VIRTIO_NET 0
+#define PASSVM_HAVE_VIRTIO_NET 1    /* --net: vmm/virtio_net.c on a macvtap */
 #endif
 
 static bool same_addr(const struct pci_addr *a, const struct pci_addr *b)

@@ -58,7 +58,7 @@ static int transact(void *buf, size_t len, uint32_t seq)
 		r = -errno;
 		goto out;
 	}
-	char reply[MNL_SOCKET_BUFFER_SIZE];
+	char reply[8192]; /* an ACK or an error: far less */
 	ssize_t n = mnl_socket_recvfrom(nl, reply, sizeof(reply));
 	if (n < 0) {
 		r = -errno;

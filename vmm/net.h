@@ -28,12 +28,14 @@
 enum vmm_net_backend {
 	VMM_NET_BRIDGE,   /* passvm creates a tap and makes it a bridge port */
 	VMM_NET_TAP,      /* an existing tap, set up by someone else */
+	VMM_NET_MACVTAP,  /* a macvtap's char device (passthrough's NIC fallback) */
 };
 
 struct vmm_net_config {
 	enum vmm_net_backend backend;
 	char bridge[IFNAMSIZ];     /* VMM_NET_BRIDGE */
-	char tap[IFNAMSIZ];        /* VMM_NET_TAP */
+	char tap[IFNAMSIZ];        /* VMM_NET_TAP; VMM_NET_MACVTAP: its name */
+	char macvtap_dev[32];      /* VMM_NET_MACVTAP: "dev/tapN", root-relative */
 	uint16_t vlan;             /* 802.1Q VID on the bridge port; 0: none */
 	uint8_t mac[6];            /* the guest's address */
 	bool has_mac;              /* else a random locally administered one */

@@ -74,6 +74,11 @@ int vmm_net_host_open(struct vmm_net_host *h, const struct host_root *root,
 		vmm_net_random_mac(h->mac);
 	if (cfg->backend == VMM_NET_BRIDGE)
 		return open_bridged(h, root, failed_step);
+	if (cfg->backend == VMM_NET_MACVTAP) {
+		*failed_step = "macvtap";
+		return vmm_tap_open_macvtap(&h->tap, root, cfg->macvtap_dev, cfg->tap,
+					    cfg->queue_pairs);
+	}
 	*failed_step = "tap";
 	return vmm_tap_open(&h->tap, root, cfg->tap, cfg->queue_pairs);
 }

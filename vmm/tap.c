@@ -157,3 +157,39 @@ int vmm_tap_queue_enable(struct vmm_tap *tap, unsigned q, bool enable)
 	 * -EINVAL in tun.c; the state asked for is what we have. */
 	return r == -EINVAL ? 0 : r;
 }
+
+int vmm_tap_open_macvtap(struct vmm_tap *tap, const struct host_root *root,
+			 const char *dev_path, const char *name, unsigned queues)
+{
+	memset(tap, 0, sizeof(*tap));
+	for (unsigned i = 0; i < VMM_TAP_MAX_QUEUES; i++)
+		tap->fds[i] = -1;
+	if (queues == 0 || queues > VMM_TAP_MAX_QUEUES)
+		return -EINVAL;
+	int r = 0;
+	for (unsigned q = 0; q < queues && r == 0; q++) {
+		int fd = host_root_openat(root, dev_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			r = fd;
+			break;
+		}
+		int hdr = VMM_TAP_VNET_HDR_BYTES, le = 1;
+		r = tap_ioctl(fd, TUNSETVNETHDRSZ, &hdr);
+		if (r == 0)
+			r = tap_ioctl(fd, TUNSETVNETLE, &le);
+		if (r < 0) {
+			close(fd);
+			break;
+		}
+		tap->fds[tap->nr_queues++] = fd;
+	}
+	if (r == 0) {
+		snprintf(tap->name, IFNAMSIZ, "%s", name);
+		tap->ifindex = (int)if_nametoindex(name);
+		tap->offloads_supported = probe_offloads(tap->fds[0]);
+		r = tap->ifindex ? vmm_tap_set_offload(tap, 0) : -ENODEV;
+	}
+	if (r < 0)
+		vmm_tap_close(tap);
+	return r;
+}

@@ -45,6 +45,12 @@ struct vmm_tap {
  * opening /dev/net/tun and the ioctls return. */
 int vmm_tap_open(struct vmm_tap *tap, const struct host_root *root, const char *name,
 		 unsigned queues);
+/* A macvtap's queues: `dev_path` ("dev/tapN", under the root) opened once
+ * per queue (drivers/net/tap.c: every open is a queue), the same vnet
+ * header and offload setup as a tap. The macvtap itself is the caller's
+ * (vmm/macvtap.c); closing the fds does not delete it. */
+int vmm_tap_open_macvtap(struct vmm_tap *tap, const struct host_root *root,
+			 const char *dev_path, const char *name, unsigned queues);
 void vmm_tap_close(struct vmm_tap *tap);
 /* TUN_F_* flags: what the tap may hand to the guest (offloads the guest
  * negotiated). Bits outside offloads_supported give -EOPNOTSUPP. */

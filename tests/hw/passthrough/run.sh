@@ -47,11 +47,13 @@ GUEST
 # virtio device whose alias names virtio_blk: load it by name.
 { echo "modprobe virtio_blk"
   sed 's|/dev/nvme0n1|/dev/vda|g; s|L2 nvme=|L2 vda=|; s|nvme|virtio|' "$tmp/nvme.sh"; } >"$tmp/vda.sh"
+# The NIC's fallback: virtio-net on a macvtap over the host's e1000e.
+{ echo "modprobe virtio_net"; cat "$tmp/nic.sh"; } >"$tmp/vnet.sh"
 # Both at once.
 cat "$tmp/nic.sh" "$tmp/nvme.sh" >"$tmp/both.sh"
 # Stays up until killed (the kill -9 test).
 echo 'echo "L2 waiting"; sleep 600' >"$tmp/wait.sh"
-for g in nic nvme vda both wait; do
+for g in nic nvme vda vnet both wait; do
 	"$lab" l2-initrd --run-file "$tmp/$g.sh" -o "$tmp/$g.gz" >/dev/null || skip "cannot build the layer-2 initramfs"
 done
 # The guest-side attack program (attack.c, for faults.sh): static, in an
