@@ -902,7 +902,9 @@ static int cmd_run_main(int argc, char **argv)
 	/* Passed-through devices or --user: the VMM runs in a child, and this
 	 * root process only waits and gives the devices back, however the VMM
 	 * ends (its seccomp filter, SIGKILL, a crash). */
-	if (ra.user || hook.count) {
+	/* A fallback's macvtaps are deleted by this process, whatever ends
+	 * the VMM: it runs in a child for them too. */
+	if (ra.user || hook.count || nr_fallback_taps) {
 		struct termios tio;
 		bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
 		fflush(NULL);

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <linux/seccomp.h>
@@ -71,7 +72,8 @@ static const char *const common_calls[] = {
  * gets its notify ioeventfds, and a queue enabled or reset goes on or off
  * its event loop (epoll_ctl); a passed-through device's config space and
  * trapped BAR parts are pread/pwrite on its VFIO fd, its interrupts are
- * VFIO_DEVICE_SET_IRQS, its mmap'd BARs move with KVM memory slots; a
+ * VFIO_DEVICE_SET_IRQS (after VFIO_DEVICE_GET_IRQ_INFO checks the vector
+ * count, vfio/irq.c), its mmap'd BARs move with KVM memory slots; a
  * virtio-blk reset by the guest waits for its requests in flight
  * (io_uring_enter). */
 static const char *const vcpu_calls[] = {
@@ -82,7 +84,12 @@ static const char *const vcpu_calls[] = {
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
-	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_RESET,
+	/* virtio-net: a queue the guest enables or resets goes on or off its
+	 * tap or macvtap (vmm_tap_queue_enable), and the offloads the guest
+	 * negotiated are set on it at DRIVER_OK (vmm_tap_set_offload; seen in
+	 * the lab with the NIC fallback over macvtap). */
+	TUNSETQUEUE, TUNSETOFFLOAD,
 	0,
 };
 
@@ -133,6 +140,9 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
+	/* virtio teardown deassigns its notify ioeventfds and its irqfds (seen in the lab:
+	 * --device vfio=NVMe,fallback=auto, a virtio-blk disk, at poweroff). */
+	KVM_IOEVENTFD, KVM_IRQFD,
 	0,
 };
 
