@@ -44,20 +44,22 @@ int cmd_resume(int argc, char **argv);
 int cmd_terminal(int argc, char **argv);
 
 #define OPTS "[--config-dir DIR] [--root DIR] [--run-dir DIR]"
-#define START_WAIT_MS 15000   /* the VMM loads kernel and initrd, then listens */
+/* The VMM binds passed-through devices (DMA-maps all guest RAM for each:
+ * seconds per GiB under the lab's TCG, more on a loaded machine), loads
+ * kernel and initrd, then runs the guest. */
+#define START_WAIT_MS 120000
 #define STOP_WAIT_MS 15000
 #define DETACH_KEY 0x0f       /* Ctrl+O, as qm terminal */
 
-/* Which stored keys `passvm run` can express yet. A config that uses one it
+/* Which stored keys `passvm run` can express. A config that uses one it
  * cannot is refused by start with one line rather than started without the
- * device. (--net is being added to passvm run; it flips here when it
- * lands, with its mapping in build_argv.) */
+ * device (all three map now; the table stays for the next device kind). */
 static const struct {
 	const char *kind;       /* "disk", "net", "hostpci" */
 	const char *run_option; /* NULL: passvm run has none yet */
 } device_options[] = {
 	{ "disk", "--disk" },
-	{ "net", NULL },
+	{ "net", "--net" },
 	{ "hostpci", "--device" },
 };
 
@@ -270,6 +272,7 @@ struct argv_buf {
 	int n;
 	char text[2][24];
 	char device[VMS_MAX_DEV][64];
+	char net[VMS_MAX_DEV][96];
 };
 
 /* Each option's value is one argument: a path with a comma would be read
@@ -327,6 +330,20 @@ static int build_argv(struct vmctx *c, const char *self, const char *sock, const
 		}
 		b->v[b->n++] = "--disk";
 		b->v[b->n++] = (char *)conf->disk[i].path;
+	}
+	/* netN is stored in passvm run's own --net grammar
+	 * (virtio,bridge=BR[,tag=N][,mac=MAC]): its canonical text as is. */
+	for (unsigned i = 0; i < VMS_MAX_DEV; i++) {
+		char key[8];
+		snprintf(key, sizeof(key), "net%u", i);
+		if (!conf->net[i].set)
+			continue;
+		if (vms_config_value(conf, key, b->net[i], sizeof(b->net[i])) <= 0) {
+			log_error("start %u: %s does not fit passvm run's --net", conf->id, key);
+			return -EINVAL;
+		}
+		b->v[b->n++] = "--net";
+		b->v[b->n++] = b->net[i];
 	}
 	b->v[b->n++] = "--control";
 	b->v[b->n++] = (char *)sock;
@@ -512,16 +529,32 @@ int cmd_start(int argc, char **argv)
 			bool stale;
 			if (vms_status_get(&c.root, &c.run, c.a.id, &pid, &stale) == VMS_STOPPED)
 				break;
+			/* Up: the socket answers and the guest runs (the VMM
+			 * listens before it has built the VM, which may fail). */
+			const struct vmm_json_field *st;
 			up = vmctl_request(sock, "status", 1000, f, ARRAY_SIZE(f), &n, err,
-					   sizeof(err)) == 0;
+					   sizeof(err)) == 0 &&
+			     (st = vmm_json_find(f, n, "status")) && strcmp(st->value, "starting") != 0;
 			if (!up)
 				sleep_ms(100);
 		}
 		if (!up) {
 			char why[512];
+			bool stale;
+			/* Still starting after the wait: end it rather than leave
+			 * a VM that start called failed running behind the user's
+			 * back (SIGTERM: passvm run gives its devices back). */
+			if (vms_status_get(&c.root, &c.run, c.a.id, &pid, &stale) == VMS_RUNNING) {
+				kill(pid, SIGTERM);
+				if (!wait_gone(&c, STOP_WAIT_MS)) {
+					kill(pid, SIGKILL);
+					wait_gone(&c, 5000);
+				}
+			}
 			last_log_line(&c, why, sizeof(why));
 			log_error("start %u: the VM did not come up: %s (log: %s/%u/passvm.log)", c.a.id,
-				  why[0] ? why : "no answer on its control socket", c.run.path, c.a.id);
+				  why[0] ? why : "it was still starting after 120 s; stopped it",
+				  c.run.path, c.a.id);
 			vms_run_clean(&c.run, c.a.id);
 			r = 1;
 		}

@@ -126,7 +126,8 @@ static void format_status(struct vmm_control *ctl, char *line, size_t size)
 	snprintf(line, size,
 		 "{\"ok\": true, \"status\": \"%s\", \"pid\": %d, \"uptime_s\": %lld, "
 		 "\"vcpus\": %u, \"memory_mib\": %llu, \"reboots\": %u, \"consoles\": %u}\n",
-		 ctl->state == VMM_CTL_PAUSED ? "paused" : "running", (int)getpid(),
+		 ctl->state == VMM_CTL_PAUSED ? "paused" :
+		 ctl->state == VMM_CTL_STARTING ? "starting" : "running", (int)getpid(),
 		 (long long)(now.tv_sec - ctl->started.tv_sec), ctl->cpus,
 		 (unsigned long long)(ctl->memory_bytes >> 20), ctl->reboots, consoles);
 	pthread_mutex_unlock(&ctl->lock);
@@ -373,6 +374,7 @@ int vmm_control_open(struct vmm_control **out, const struct vmm_control_config *
 		ctl->clients[i].fd = -1;
 	pthread_mutex_init(&ctl->lock, NULL);
 	pthread_cond_init(&ctl->done_cond, NULL);
+	ctl->state = VMM_CTL_STARTING;
 	ctl->cpus = vm_cfg->cpus;
 	ctl->memory_bytes = vm_cfg->memory_bytes;
 	clock_gettime(CLOCK_MONOTONIC, &ctl->started);

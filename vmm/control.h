@@ -89,7 +89,10 @@ void vmm_console_ring_write(struct vmm_console_ring *ring, const uint8_t *data, 
 size_t vmm_console_ring_read(const struct vmm_console_ring *ring, uint8_t *out, size_t size);
 
 /* ===== control.c ============================================================ */
-enum vmm_control_state { VMM_CTL_RUNNING, VMM_CTL_PAUSED };
+/* "starting" until vmm_control_run runs the guest: the socket answers
+ * while the caller still builds the VM (which may fail), so a client that
+ * waits for a VM to be up waits for "running". */
+enum vmm_control_state { VMM_CTL_STARTING, VMM_CTL_RUNNING, VMM_CTL_PAUSED };
 
 struct vmm_control_config {
 	const char *socket_path;       /* created, removed at close */

@@ -30,11 +30,11 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -72,10 +72,12 @@ static const char *const common_calls[] = {
  * gets its notify ioeventfds, and a queue enabled or reset goes on or off
  * its event loop (epoll_ctl); a passed-through device's config space and
  * trapped BAR parts are pread/pwrite on its VFIO fd, its interrupts are
- * VFIO_DEVICE_SET_IRQS (after VFIO_DEVICE_GET_IRQ_INFO checks the vector
- * count, vfio/irq.c), its mmap'd BARs move with KVM memory slots; a
+ * VFIO_DEVICE_GET_IRQ_INFO + VFIO_DEVICE_SET_IRQS (found in the lab: an
+ * e1000e's driver enabling MSI-X trapped on GET_IRQ_INFO, request 0x3b6d,
+ * before it was listed), its mmap'd BARs move with KVM memory slots; a
  * virtio-blk reset by the guest waits for its requests in flight
- * (io_uring_enter). */
+ * (io_uring_enter); virtio-net's negotiated offloads and queue enables go
+ * to its tap (TUNSETOFFLOAD, TUNSETQUEUE; vmm/virtio_net.c). */
 static const char *const vcpu_calls[] = {
 	"ioctl", "read", "pread64", "pwrite64", "eventfd2", "close", "epoll_ctl",
 	"io_uring_enter",
@@ -84,12 +86,11 @@ static const char *const vcpu_calls[] = {
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
-	VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_RESET,
-	/* virtio-net: a queue the guest enables or resets goes on or off its
-	 * tap or macvtap (vmm_tap_queue_enable), and the offloads the guest
-	 * negotiated are set on it at DRIVER_OK (vmm_tap_set_offload; seen in
-	 * the lab with the NIC fallback over macvtap). */
-	TUNSETQUEUE, TUNSETOFFLOAD,
+	VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+	/* virtio-net's activate and a guest's reset (vmm/virtio_net.c): the
+	 * tap's offloads follow the negotiated features, unused queue pairs'
+	 * tap queues are detached and reattached. */
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
@@ -107,14 +108,25 @@ static const char *const device_io_calls[] = {
 };
 static const unsigned long device_io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
+	/* virtio-net's control queue: VQ_PAIRS_SET (a pair's tap queue on or
+	 * off) and GUEST_OFFLOADS_SET (vmm/virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
 	0,
 };
 
 /* Console reader, measured in the lab (stdin a pipe): poll on the input fd
- * and its stop eventfd, read. */
+ * and its stop eventfd, read. And input that arrives while the guest has
+ * the receive interrupt enabled (Linux's 8250 driver always does) raises
+ * COM1's line from this thread: KVM_IRQ_LINE (uart.c update_irq). Seen as
+ * SIGSYS on the first key typed into `passvm terminal` (tests/hw/vms.sh,
+ * tests/kvm/test_control.c). */
 static const char *const console_calls[] = {
-	"poll", "read",
+	"poll", "read", "ioctl",
 	NULL,
+};
+static const unsigned long console_ioctls[] = {
+	KVM_IRQ_LINE,
+	0,
 };
 
 /* Control socket: accept a client, read a request, answer, close. Not
@@ -140,8 +152,11 @@ static const char *const main_calls[] = {
 };
 static const unsigned long main_ioctls[] = {
 	KVM_GET_REGS, TCSETS,
-	/* virtio teardown deassigns its notify ioeventfds and its irqfds (seen in the lab:
-	 * --device vfio=NVMe,fallback=auto, a virtio-blk disk, at poweroff). */
+	/* virtio-net's reset as the device is torn down (vmm/virtio_net.c). */
+	TUNSETOFFLOAD, TUNSETQUEUE,
+	/* A virtio device torn down takes its notify ioeventfds and its
+	 * vectors' irqfds off the VM (virtio_pci_destroy): seen in the lab
+	 * as the main thread's KVM_IOEVENTFD at the end of a --net run. */
 	KVM_IOEVENTFD, KVM_IRQFD,
 	0,
 };
@@ -154,7 +169,7 @@ static const struct {
 	[VMM_THREAD_MAIN] = { "main", main_calls, main_ioctls },
 	[VMM_THREAD_VCPU] = { "vCPU", vcpu_calls, vcpu_ioctls },
 	[VMM_THREAD_DEVICE_IO] = { "device I/O", device_io_calls, device_io_ioctls },
-	[VMM_THREAD_CONSOLE] = { "console reader", console_calls, NULL },
+	[VMM_THREAD_CONSOLE] = { "console reader", console_calls, console_ioctls },
 	[VMM_THREAD_CONTROL] = { "control", control_calls, NULL },
 };
 

@@ -248,11 +248,6 @@ static void rx_set_num_buffers(const struct virtq_chain *c, uint16_t count)
 	}
 }
 
-static void virtq_push_deferred(struct net_pair *p, unsigned k, uint32_t len)
-{
-	p->rx_len[k] = len;
-}
-
 /* Reads one frame into the held chains. 1: a frame; 0: nothing to read;
  * -1: stop (an error already counted). */
 static int rx_one(struct vmm_virtio_net *n, struct net_pair *p, struct virtq *vq)
@@ -277,7 +272,7 @@ static int rx_one(struct vmm_virtio_net *n, struct net_pair *p, struct virtq *vq
 	do {
 		uint64_t cap = held(p, used)->in_bytes;
 		uint32_t len = (uint32_t)(left < cap ? left : cap);
-		virtq_push_deferred(p, used, len);
+		p->rx_len[used] = len;
 		left -= len;
 		used++;
 	} while (left > 0 && used < chains);
@@ -498,8 +493,10 @@ static void reset(void *dev)
 		if (p->ctl_added)
 			vmm_evloop_remove(loop, p->ctl_fd);
 		p->ctl_added = false;
-		if (p->polling)
-			vmm_evloop_remove(loop, p->tap_fd);
+		/* Unconditionally: `polling` is the loop thread's, and this
+		 * remove (-ENOENT when not watched) waits for an RX callback
+		 * in progress, after which nothing re-adds the fd. */
+		vmm_evloop_remove(loop, p->tap_fd);
 		p->polling = false;
 		p->enabled = false;
 		p->nheld = p->held_first = 0;

@@ -57,6 +57,8 @@ int vmm_vm_net_setup(struct vmm_vm *vm)
 		}
 	}
 	vm->net = n;
+	vm->failed_detail = NULL;
+	vm->failed_index = 0;
 	return 0;
 }
 

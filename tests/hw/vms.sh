@@ -183,7 +183,7 @@ done
 echo "NIC running=\$(drv)"
 \$P start 104 2>&1 | sed 's/^/PT104 /'
 kpid=\$(\$P list | awk '\$1 == 103 { print \$6 }')
-kill -9 "\$kpid"
+[ "\${kpid:-0}" -gt 0 ] && kill -9 "\$kpid" # (kill -9 0 would end this script)
 # The first list that finds 103 dead cleans up and gives the NIC back.
 for i in \$(seq 50); do
 	l5=\$(\$P list 2>&1)

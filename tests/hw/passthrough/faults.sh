@@ -25,12 +25,14 @@ run_bg() { # NAME ARGS...: passvm run in the background with the waiting guest; 
 		--device vfio=$nic "$@" >"/run/$name.out" 2>&1 &
 	pid=$!
 }
-wait_guest() { # NAME: until the guest prints "L2 waiting" (up to 120 s)
-	local n=0
-	while ! tr -d '\r' <"/run/$1.console" 2>/dev/null | grep -q '^L2 waiting' && [ $n -lt 1200 ]; do
-		sleep 0.1; n=$((n + 1))
+wait_guest() { # NAME: until the guest prints "L2 waiting" (up to 300 s), while passvm ($pid) lives
+	local deadline=$((SECONDS + 300))
+	while [ $SECONDS -lt $deadline ] && kill -0 "$pid" 2>/dev/null; do
+		[ -e "/run/$1.console" ] && tr -d '\r' <"/run/$1.console" | grep -q '^L2 waiting' && return 0
+		sleep 1
 	done
-	tr -d '\r' <"/run/$1.console" 2>/dev/null | grep -q '^L2 waiting'
+	echo "  guest $1 not up; passvm said:"; sed 's/^/  passvm| /' "/run/$1.out"
+	return 1
 }
 vmm_of() { tr -d ' ' <"/proc/$1/task/$1/children" 2>/dev/null; }
 
