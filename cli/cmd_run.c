@@ -115,7 +115,9 @@ static int cmd_run_main(struct run_args *ra, int argc, char **argv)
 	/* Passed-through devices or --user: the VMM runs in a child, and this
 	 * root process only waits and gives the devices back, however the VMM
 	 * ends (its seccomp filter, SIGKILL, a crash). */
-	if (ra->user || hook.count)
+	/* A fallback's macvtaps likewise: this process deletes them whatever
+	 * ends the VMM (a SIGSYS once left one behind). */
+	if (ra->user || hook.count || run_fallback_nets_count())
 		status = run_vmm_forked(&cfg, ra, &user);
 	else
 		status = run_vmm(&cfg, ra, &user, 0);

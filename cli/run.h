@@ -78,6 +78,9 @@ void run_report_passthrough_error(const void *hook_ctx, int r);
  * run_delete_fallback_nets. */
 int run_add_fallbacks(const struct run_plan *plan, struct vmm_config *cfg, struct run_args *ra);
 void run_delete_fallback_nets(void);
+/* How many fallback macvtaps this run made (they need the VMM forked, so
+ * this process deletes them however the VMM ends). */
+size_t run_fallback_nets_count(void);
 /* Binds the plan's groups to vfio-pci (journaled); one line on failure. */
 int run_take_devices(const struct vfio_host *host, const struct run_plan *plan);
 /* Gives back what run_take_devices bound; one line per device that failed. */

@@ -139,6 +139,11 @@ static int add_fallback_disks(const struct run_plan *plan, struct vmm_config *cf
 static struct vmm_macvtap fallback_taps[VMM_NET_MAX_IFS];
 static size_t nr_fallback_taps;
 
+size_t run_fallback_nets_count(void)
+{
+	return nr_fallback_taps;
+}
+
 void run_delete_fallback_nets(void)
 {
 	for (size_t i = 0; i < nr_fallback_taps; i++) {

@@ -327,6 +327,7 @@ struct vmm_vfio_pci {
 	bool intx_irqfd, intx_on;
 	struct vmm_msix msix;
 	bool has_msix, msix_on;
+	int *msix_fds;           /* nvecs, for SET_IRQS: no allocation on a vCPU */
 	uint64_t guest_errors;
 };
 
@@ -686,11 +687,7 @@ static void msix_update(struct vmm_vfio_pci *d)
 			guest_error(d);
 		return;
 	}
-	int *fds = calloc(d->nvecs, sizeof(int));
-	if (!fds) {
-		guest_error(d);
-		return;
-	}
+	int *fds = d->msix_fds;
 	for (unsigned i = 0; i < d->nvecs; i++) {
 		if (d->vecs[i].efd < 0)
 			d->vecs[i].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -701,7 +698,6 @@ static void msix_update(struct vmm_vfio_pci *d)
 		guest_error(d);
 	else
 		d->msix_on = true;
-	free(fds);
 }
 
 static int msix_setup(struct vmm_vfio_pci *d, const uint8_t *raw)
@@ -719,6 +715,9 @@ static int msix_setup(struct vmm_vfio_pci *d, const uint8_t *raw)
 	int r = vectors_reserve(d, n);
 	if (r < 0)
 		return r;
+	d->msix_fds = calloc(n, sizeof(int));
+	if (!d->msix_fds)
+		return -ENOMEM;
 	d->pdev.cap_last = d->caps.last;
 	d->pdev.cap_free = o;
 	r = vmm_msix_init(&d->msix, &d->pdev, n, table & 7, table & ~7u, pba & ~7u,
@@ -972,6 +971,10 @@ int vmm_vfio_pci_create(struct vmm_vfio_pci **out, struct vmm_vm *vm,
 	r = setup_bars(d, raw, why, why_size);
 	if (r == 0 && d->caps.msix)
 		r = msix_setup(d, raw);
+	/* Every MSI vector the device can have, now: the vCPU thread that
+	 * enables MSI must not allocate (its seccomp list has no mmap). */
+	if (r == 0 && d->caps.msi)
+		r = vectors_reserve(d, 1u << ((get16(raw + d->caps.msi + 2) >> 1) & 7));
 	if (r == 0)
 		r = rom_load(d, opt, why, why_size);
 	free(raw);
@@ -1038,6 +1041,7 @@ void vmm_vfio_pci_destroy(struct vmm_vfio_pci *d)
 		close(d->intx_resample_efd);
 	if (d->has_msix)
 		vmm_msix_destroy(&d->msix);
+	free(d->msix_fds);
 	free(d->vecs);
 	free(d->rom);
 	free(d);
