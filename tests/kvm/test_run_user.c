@@ -65,6 +65,19 @@ static void status_field(const char *path, const char *key, char *out, size_t si
 	fclose(f);
 }
 
+/* A sanitizer build leaves the VMM's main thread unconfined (LeakSanitizer
+ * runs there at exit; vmm/sandbox.c): one thread fewer has a filter. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNCONFINED_MAIN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNCONFINED_MAIN 1
+#endif
+#endif
+#ifndef UNCONFINED_MAIN
+#define UNCONFINED_MAIN 0
+#endif
+
 /* Waits until the VMM's threads (main, vCPU, console reader) all have their
  * filter; then checks every thread's credentials. Returns the thread count. */
 static int check_vmm(pid_t vmm, uid_t uid)
@@ -88,12 +101,12 @@ static int check_vmm(pid_t vmm, uid_t uid)
 			confined += strcmp(v, "2") == 0;
 		}
 		closedir(d);
-		if (threads >= 2 && confined == threads)
+		if (threads >= 2 && confined == threads - UNCONFINED_MAIN)
 			break;
 		sleep_ms(100);
 	}
 	CHECK(threads >= 2);
-	CHECK_EQ_INT(confined, threads);
+	CHECK_EQ_INT(confined, threads - UNCONFINED_MAIN);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)vmm);
 	DIR *d = opendir(path);
 	struct dirent *e;
