@@ -201,4 +201,11 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ===== rtnl.c: one rtnetlink request and its answer ===================== */
+/* Sends req on a NETLINK_ROUTE socket of its own and reads the first answer
+ * (up to size bytes) into reply; *got is its length. -errno. */
+int rtnl_transact(const void *req, size_t len, void *reply, size_t size, size_t *got);
+/* A request sent with NLM_F_ACK: 0 for the ACK, or the kernel's -errno. */
+int rtnl_transact_ack(const void *req, size_t len);
+
 #endif

@@ -357,27 +357,6 @@ int sriov_net_parse_link(const void *msg, size_t len, struct sriov_net_vf *out,
 
 /* ---- the live host -------------------------------------------------------- */
 
-/* Sends one request and reads its answer into `reply`. */
-static int transact(const void *req, size_t len, void *reply, size_t size, size_t *got)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	int r = 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, req, len) < 0) {
-		r = -errno;
-	} else {
-		ssize_t n = mnl_socket_recvfrom(nl, reply, size);
-		if (n < 0)
-			r = -errno;
-		else
-			*got = (size_t)n;
-	}
-	mnl_socket_close(nl);
-	return r;
-}
-
 static int pf_ifindex(const char *pf_netdev)
 {
 	unsigned idx = if_nametoindex(pf_netdev);
@@ -399,7 +378,7 @@ int sriov_net_query(const char *pf_netdev, struct sriov_net_vf *out, size_t max,
 	char *reply = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
 	if (!reply)
 		return -ENOMEM;
-	int r = transact(req, (size_t)len, reply, MNL_SOCKET_BUFFER_SIZE * 4, &got);
+	int r = rtnl_transact(req, (size_t)len, reply, MNL_SOCKET_BUFFER_SIZE * 4, &got);
 	if (r == 0)
 		r = sriov_net_parse_link(reply, got, out, max, count);
 	free(reply);
@@ -408,20 +387,12 @@ int sriov_net_query(const char *pf_netdev, struct sriov_net_vf *out, size_t max,
 
 int sriov_net_set(const char *pf_netdev, const struct sriov_net_vf *s)
 {
-	char req[512], reply[MNL_SOCKET_BUFFER_SIZE];
-	size_t got = 0;
+	char req[512];
 	int ifindex = pf_ifindex(pf_netdev);
 	if (ifindex < 0)
 		return ifindex;
 	int len = sriov_net_build_setlink(req, sizeof(req), ifindex, (uint32_t)time(NULL), s);
 	if (len < 0)
 		return len;
-	int r = transact(req, (size_t)len, reply, sizeof(reply), &got);
-	if (r < 0)
-		return r;
-	const struct nlmsghdr *nlh = (const void *)reply;
-	if (!mnl_nlmsg_ok(nlh, (int)got) || nlh->nlmsg_type != NLMSG_ERROR)
-		return -EBADMSG;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	return e->error; /* 0: the ACK */
+	return rtnl_transact_ack(req, (size_t)len);
 }

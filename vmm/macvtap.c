@@ -46,32 +46,6 @@ int vmm_macvtap_build_newlink(void *buf, size_t size, uint32_t seq, const char *
 	return (int)nlh->nlmsg_len;
 }
 
-/* Sends one request and waits for its ACK: 0 or the kernel's -errno. */
-static int transact(void *buf, size_t len, uint32_t seq)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	int r = 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, buf, len) < 0) {
-		r = -errno;
-		goto out;
-	}
-	char reply[8192]; /* an ACK or an error: far less */
-	ssize_t n = mnl_socket_recvfrom(nl, reply, sizeof(reply));
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* mnl_cb_run turns an NLMSG_ERROR with a non-zero code into errno. */
-	if (mnl_cb_run(reply, (size_t)n, seq, mnl_socket_get_portid(nl), NULL, NULL) < 0)
-		r = -errno;
-out:
-	mnl_socket_close(nl);
-	return r;
-}
-
 int vmm_macvtap_create(struct vmm_macvtap *m, const char *lower, const char *name,
 		       const uint8_t mac[6])
 {
@@ -84,7 +58,7 @@ int vmm_macvtap_create(struct vmm_macvtap *m, const char *lower, const char *nam
 	int len = vmm_macvtap_build_newlink(buf, sizeof(buf), seq, name, (int)lower_ifindex, mac);
 	if (len < 0)
 		return len;
-	int r = transact(buf, (size_t)len, seq);
+	int r = rtnl_transact_ack(buf, (size_t)len);
 	if (r < 0)
 		return r;
 	snprintf(m->name, sizeof(m->name), "%s", name);
@@ -111,7 +85,7 @@ int vmm_macvtap_delete(struct vmm_macvtap *m)
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_index = m->ifindex;
-	int r = transact(buf, nlh->nlmsg_len, seq);
+	int r = rtnl_transact_ack(buf, nlh->nlmsg_len);
 	if (r == -ENODEV)
 		r = 0;
 	if (r == 0)

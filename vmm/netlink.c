@@ -141,43 +141,10 @@ int vmm_nl_parse_link(const void *msg, size_t len, struct vmm_nl_link *out)
 
 /* ---- the live host -------------------------------------------------------- */
 
-/* Sends one request and reads its first answer into reply. */
-static int transact(const void *req, size_t len, void *reply, size_t size, size_t *got)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	int r = 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, req, len) < 0) {
-		r = -errno;
-	} else {
-		ssize_t n = mnl_socket_recvfrom(nl, reply, size);
-		if (n < 0)
-			r = -errno;
-		else
-			*got = (size_t)n;
-	}
-	mnl_socket_close(nl);
-	return r;
-}
-
-/* A request answered by an ACK (NLMSG_ERROR with error 0). */
+/* A request answered by an ACK; a build error passes through. */
 static int transact_ack(const void *req, int len)
 {
-	char reply[MNL_SOCKET_BUFFER_SIZE];
-	size_t got = 0;
-	if (len < 0)
-		return len;
-	int r = transact(req, (size_t)len, reply, sizeof(reply), &got);
-	if (r < 0)
-		return r;
-	const struct nlmsghdr *nlh = (const void *)reply;
-	if (!mnl_nlmsg_ok(nlh, (int)got) || nlh->nlmsg_type != NLMSG_ERROR ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nlmsgerr))
-		return -EBADMSG;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	return e->error;
+	return len < 0 ? len : rtnl_transact_ack(req, (size_t)len);
 }
 
 static uint32_t next_seq(void)
@@ -200,7 +167,7 @@ int vmm_nl_link_get(const char *name, struct vmm_nl_link *out)
 	char *reply = malloc(size);
 	if (!reply)
 		return -ENOMEM;
-	int r = transact(req, (size_t)len, reply, size, &got);
+	int r = rtnl_transact(req, (size_t)len, reply, size, &got);
 	if (r == 0)
 		r = vmm_nl_parse_link(reply, got, out);
 	free(reply);
