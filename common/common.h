@@ -205,6 +205,9 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sends req on a NETLINK_ROUTE socket of its own and reads the first answer
  * (up to size bytes) into reply; *got is its length. -errno. */
 int rtnl_transact(const void *req, size_t len, void *reply, size_t size, size_t *got);
+/* The answer to an RTM_GETLINK: 0 when msg is one RTM_NEWLINK with its
+ * ifinfomsg; the kernel's -errno for an NLMSG_ERROR; -EBADMSG otherwise. */
+int rtnl_link_reply(const void *msg, size_t len);
 /* A request sent with NLM_F_ACK: 0 for the ACK, or the kernel's -errno. */
 int rtnl_transact_ack(const void *req, size_t len);
 

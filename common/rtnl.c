@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 int rtnl_transact(const void *req, size_t len, void *reply, size_t size, size_t *got)
@@ -31,6 +33,23 @@ int rtnl_transact(const void *req, size_t len, void *reply, size_t size, size_t 
 	}
 	mnl_socket_close(nl);
 	return r;
+}
+
+int rtnl_link_reply(const void *msg, size_t len)
+{
+	const struct nlmsghdr *nlh = msg;
+	if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len))
+		return -EBADMSG;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+			return -EBADMSG;
+		return e->error < 0 ? e->error : -EBADMSG;
+	}
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+		return -EBADMSG;
+	return 0;
 }
 
 int rtnl_transact_ack(const void *req, size_t len)

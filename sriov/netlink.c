@@ -329,17 +329,9 @@ int sriov_net_parse_link(const void *msg, size_t len, struct sriov_net_vf *out,
 {
 	const struct nlmsghdr *nlh = msg;
 	*count = 0;
-	if (!mnl_nlmsg_ok(nlh, (int)len))
-		return -EBADMSG;
-	if (nlh->nlmsg_type == NLMSG_ERROR) {
-		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
-			return -EBADMSG;
-		return e->error < 0 ? e->error : -EBADMSG;
-	}
-	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
-		return -EBADMSG;
+	int r = rtnl_link_reply(msg, len);
+	if (r < 0)
+		return r;
 	const struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
 		if (mnl_attr_get_type(a) != IFLA_VFINFO_LIST)

@@ -105,17 +105,9 @@ int vmm_nl_parse_link(const void *msg, size_t len, struct vmm_nl_link *out)
 {
 	const struct nlmsghdr *nlh = msg;
 	memset(out, 0, sizeof(*out));
-	if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len))
-		return -EBADMSG;
-	if (nlh->nlmsg_type == NLMSG_ERROR) {
-		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
-			return -EBADMSG;
-		return e->error < 0 ? e->error : -EBADMSG;
-	}
-	if (nlh->nlmsg_type != RTM_NEWLINK ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
-		return -EBADMSG;
+	int r = rtnl_link_reply(msg, len);
+	if (r < 0)
+		return r;
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 	out->ifindex = ifm->ifi_index;
 	out->flags = ifm->ifi_flags;
