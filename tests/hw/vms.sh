@@ -114,10 +114,17 @@ if [ ! -e /dev/pts/ptmx ]; then
 	mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts || echo "NO-DEVPTS"
 fi
 waitfor() { # ID TOKEN SECONDS [COUNT]: TOKEN COUNT times in the console log
-	local i
-	for i in \$(seq \$((\$3 * 10))); do
+	local end=\$((SECONDS + \$3))
+	while [ \$SECONDS -lt \$end ]; do
 		[ "\$(grep -c "\$2" \$PASSVM_RUN_DIR/\$1/console.log 2>/dev/null)" -ge "\${4:-1}" ] && return 0
-		sleep 0.1
+		sleep 0.2
+	done
+	# What the VM was doing: its logs and where each VMM thread waits.
+	tail -5 \$PASSVM_RUN_DIR/\$1/passvm.log | sed "s/^/WAIT\$1 log /"
+	tail -8 \$PASSVM_RUN_DIR/\$1/console.log | sed "s/^/WAIT\$1 console /"
+	local pid=\$(cat \$PASSVM_RUN_DIR/\$1/pid 2>/dev/null)
+	for t in /proc/\$pid/task/*; do
+		echo "WAIT\$1 thread \$(cat \$t/comm) \$(cut -d' ' -f3 \$t/stat) \$(cat \$t/wchan 2>/dev/null)"
 	done
 	return 1
 }
@@ -166,6 +173,8 @@ echo "PID102 before=\$pid102 after=\$(\$P list | awk '\$1 == 102 { print \$6 }')
 \$P resume 102; echo "RESUME rc=\$?"
 \$P stop 102; echo "STOP 102 rc=\$?"
 \$P list | sed 's/^/LIST4 /'
+tail -8 \$PASSVM_RUN_DIR/102/passvm.log 2>/dev/null | sed 's/^/LOG102 /'
+tail -5 \$PASSVM_RUN_DIR/102/console.log 2>/dev/null | sed 's/^/CONS102 /'; echo
 \$P destroy 102 --purge 2>&1 | sed 's/^/PURGE /'
 ls /run/102-disk0.raw 2>&1 | sed 's/^/PURGE /'
 # hostpci0: the e1000e (00:02.0) passed through to VM 103; VM 104 with the
