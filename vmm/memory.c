@@ -37,6 +37,27 @@ uint64_t vmm_memory_map_ram_top(const struct vmm_memory_map *map)
 	return map->low_ram_bytes;
 }
 
+/* Anonymous memory starting on a 2 MiB boundary. KVM maps a guest page
+ * with a huge page only where the guest address and the host address agree
+ * modulo 2 MiB (host_pfn_mapping_level, arch/x86/kvm/mmu/mmu.c), and Linux
+ * before 6.7 places a large anonymous mapping on any 4 KiB boundary: without
+ * this, transparent huge pages back the RAM yet the guest runs on 4 KiB
+ * mappings, a TLB miss costing a two-dimensional walk each. */
+static void *map_huge_aligned(uint64_t bytes, int flags)
+{
+	uint64_t span = bytes + HUGE_PAGE_BYTES;
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return MAP_FAILED;
+	uintptr_t start = ((uintptr_t)p + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
+	uint64_t head = start - (uintptr_t)p, tail = span - head - bytes;
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap((uint8_t *)start + bytes, tail);
+	return (void *)start;
+}
+
 int vmm_guest_memory_alloc(struct vmm_guest_memory *mem,
 			   const struct vmm_memory_map *map, bool hugepages)
 {
@@ -54,7 +75,8 @@ int vmm_guest_memory_alloc(struct vmm_guest_memory *mem,
 		 * with a SIGBUS in a vCPU. */
 		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
 	}
-	void *p = mmap(NULL, map->ram_bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+	void *p = hugepages ? mmap(NULL, map->ram_bytes, PROT_READ | PROT_WRITE, flags, -1, 0)
+			    : map_huge_aligned(map->ram_bytes, flags);
 	if (p == MAP_FAILED)
 		return -errno;
 	if (!hugepages)
