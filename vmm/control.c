@@ -561,12 +561,14 @@ int vmm_control_run(struct vmm_control *ctl, struct vmm_vm *vm, const struct vmm
 	for (;;) {
 		*reason = run_once(ctl, vm, interrupt_flag);
 		snprintf(detail, detail_size, "%s", vm->stop_detail);
-		vmm_vm_destroy(vm);
-		if (*reason != VMM_STOP_RESET || *interrupt_flag)
+		if (*reason != VMM_STOP_RESET || *interrupt_flag) {
+			vmm_vm_destroy(vm);
 			break;
-		/* A reset: the same machine again, from its configuration. The
-		 * console pipes belong to the control layer and survive. */
-		r = vmm_vm_create(vm, cfg);
+		}
+		/* A reset: the same machine again, from its configuration, on
+		 * the same RAM. The console pipes belong to the control layer
+		 * and survive. */
+		r = vmm_vm_rebuild(vm, cfg);
 		if (r < 0) {
 			*reason = VMM_STOP_ERROR;
 			snprintf(detail, detail_size, "cannot restart the guest after a reset: %s%s%s: %s",

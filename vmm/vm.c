@@ -81,8 +81,22 @@ static void undo_vm(struct vmm_vm *vm)
 	kvm_vm_destroy(&vm->vm);
 }
 
+/* RAM kept from before a reset (vmm_vm_rebuild): what the loader builds
+ * below 1 MiB starts from zeroes as on a first boot; the rest keeps what the
+ * guest left, as on hardware. */
+static int adopt_memory(struct vmm_vm *vm)
+{
+	memset(vm->mem.host, 0, VMM_BIOS_END);
+	int r = vmm_guest_memory_register(&vm->mem, &vm->vm);
+	if (r < 0)
+		vmm_guest_memory_free(&vm->mem);
+	return r;
+}
+
 static int phase_memory(struct vmm_vm *vm)
 {
+	if (vm->mem.host)
+		return adopt_memory(vm);
 	struct vmm_memory_map map;
 	int r = vmm_memory_map_build(&map, vm->cfg.memory_bytes,
 				     vmm_cpuid_phys_bits(vm->supported_cpuid));
@@ -370,10 +384,13 @@ static const struct {
 	{ "create vCPUs", phase_vcpus, vmm_vcpus_destroy },
 };
 
-int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg)
+static int create(struct vmm_vm *vm, const struct vmm_config *cfg,
+		  const struct vmm_guest_memory *ram)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
+	if (ram)
+		vm->mem = *ram;
 	vm->console_in_fd = vm->console_out_fd = vm->console_pty_slave_fd = -1;
 	vm->kvm.fd = -1;
 	vm->vm.fd = -1;
@@ -384,11 +401,18 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg)
 		if (r < 0) {
 			vm->failed_phase = phases[i].name;
 			vmm_vm_destroy(vm);
+			/* RAM handed in but not adopted yet. */
+			vmm_guest_memory_free(&vm->mem);
 			return r;
 		}
 		vm->phases_done = (unsigned)i + 1;
 	}
 	return 0;
+}
+
+int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg)
+{
+	return create(vm, cfg, NULL);
 }
 
 void vmm_vm_destroy(struct vmm_vm *vm)
@@ -397,6 +421,21 @@ void vmm_vm_destroy(struct vmm_vm *vm)
 		vm->phases_done--;
 		phases[vm->phases_done].undo(vm);
 	}
+}
+
+/* Keeping the mapping also keeps a huge-page-backed guest from losing its
+ * pages to another process between teardown and rebuild, and spares the
+ * faulting-in of every page again. */
+int vmm_vm_rebuild(struct vmm_vm *vm, const struct vmm_config *cfg)
+{
+	struct vmm_guest_memory ram = vm->mem;
+	bool same_ram = cfg->memory_bytes == vm->cfg.memory_bytes &&
+			cfg->hugepages == vm->cfg.hugepages;
+	vm->mem.host = NULL; /* undo_memory leaves it mapped */
+	vmm_vm_destroy(vm);
+	if (ram.host && !same_ram)
+		vmm_guest_memory_free(&ram);
+	return create(vm, cfg, ram.host ? &ram : NULL);
 }
 
 void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason reason,

@@ -602,6 +602,11 @@ int vmm_vm_create(struct vmm_vm *vm, const struct vmm_config *cfg);
 /* Starts the vCPU threads and waits for the guest to stop. */
 enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm);
 void vmm_vm_destroy(struct vmm_vm *vm);
+/* After a guest reset: tears the machine down and builds it again from cfg,
+ * keeping guest RAM (the same mapping, the same pages) when its size is
+ * unchanged, as a warm reset keeps a real machine's memory. -errno as
+ * vmm_vm_create, with RAM freed and the VM destroyed. */
+int vmm_vm_rebuild(struct vmm_vm *vm, const struct vmm_config *cfg);
 /* Records the first stop reason and wakes vmm_vm_run; later ones are ignored. */
 void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason reason,
 			 const char *fmt, ...) __attribute__((format(printf, 3, 4)));

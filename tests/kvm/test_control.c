@@ -14,6 +14,9 @@
 #include "sandbox.h"
 #include "../bzimage_synth.h"
 
+/* Guest RAM above the boot area, the kernel image and any initrd. */
+#define MARK_GPA (20ULL << 20)
+
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -179,11 +182,19 @@ static void test_managed(void)
 	CHECK_EQ_STR(reply, "{\"ok\": true}\n");
 	CHECK(read_until(con, "q", buf, sizeof(buf)));
 
-	/* reboot: the same process boots the guest again. */
+	/* reboot: the same process boots the guest again, on the same RAM
+	 * (vmm_vm_rebuild): a mark left above 1 MiB is still there, the
+	 * boot area below it starts from zeroes again. */
+	uint8_t *ram = rn.vm.mem.host;
+	memcpy(ram + MARK_GPA, "KEPT", 4);
+	memcpy(ram + 0x600, "GONE", 4);
 	ask("{\"cmd\": \"reboot\"}\n", reply, sizeof(reply));
 	CHECK_EQ_STR(reply, "{\"ok\": true}\n");
 	CHECK(read_until(con, "HI\n", buf, sizeof(buf)));
 	CHECK(wait_status("\"reboots\": 1"));
+	CHECK(rn.vm.mem.host == ram);
+	CHECK(memcmp(ram + MARK_GPA, "KEPT", 4) == 0);
+	CHECK(memcmp(ram + 0x600, "GONE", 4) != 0);
 
 	/* shutdown: the guest reads the GED register and powers off. */
 	ask("{\"cmd\": \"shutdown\"}\n", reply, sizeof(reply));
