@@ -14,6 +14,7 @@
  * rebuilds.
  */
 #include "control.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -297,6 +298,15 @@ static void pump_console(struct vmm_control *ctl)
 static void *control_main(void *arg)
 {
 	struct vmm_control *ctl = arg;
+	/* Confined first thing: the socket, the console pipes and the log are
+	 * open (vmm_control_open), and nothing this thread does later opens
+	 * anything; its list is in vmm/sandbox.c. A reboot rebuilds the VM on
+	 * the main thread and leaves this thread, and its filter, as they are.
+	 * A thread that cannot confine itself serves nothing: the main loop
+	 * sees vmm_sandbox_error() and stops the VM. */
+	pthread_setname_np(pthread_self(), "control");
+	if (vmm_sandbox_enter(VMM_THREAD_CONTROL) < 0)
+		return NULL;
 	for (;;) {
 		struct pollfd fds[3 + MAX_CLIENTS];
 		size_t idx[MAX_CLIENTS], nfds = 3;
@@ -546,6 +556,14 @@ static enum vmm_stop_reason run_once(struct vmm_control *ctl, struct vmm_vm *vm,
 				vmm_vm_request_stop(vm, VMM_STOP_INTERRUPTED, "interrupted by a signal");
 			if (stopped || *interrupt_flag)
 				break;
+			enum vmm_thread_kind kind;
+			int e = vmm_sandbox_error(&kind);
+			if (e < 0) {
+				vmm_vm_request_stop(vm, VMM_STOP_ERROR,
+						    "the %s thread cannot install its seccomp filter: %s",
+						    vmm_thread_kind_name(kind), strerror(-e));
+				continue;
+			}
 			serve_pending(ctl, vm);
 		}
 	}

@@ -58,6 +58,20 @@ static void *map_huge_aligned(uint64_t bytes, int flags)
 	return (void *)start;
 }
 
+static bool ranges_meet(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len)
+{
+	/* Both non-empty and not wrapping: compare last bytes, never sums. */
+	return b_len && a <= b + (b_len - 1) && b <= a + (a_len - 1);
+}
+
+bool vmm_memory_map_overlaps_ram(const struct vmm_memory_map *map, uint64_t gpa, uint64_t len)
+{
+	if (len == 0 || gpa + (len - 1) < gpa)
+		return true;
+	return ranges_meet(gpa, len, 0, map->low_ram_bytes) ||
+	       ranges_meet(gpa, len, VMM_HIGH_RAM_START, map->high_ram_bytes);
+}
+
 int vmm_guest_memory_alloc(struct vmm_guest_memory *mem,
 			   const struct vmm_memory_map *map, bool hugepages)
 {

@@ -329,6 +329,10 @@ struct vmm_vfio_pci {
 	bool has_msix, msix_on;
 	int *msix_fds;           /* nvecs, for SET_IRQS: no allocation on a vCPU */
 	uint64_t guest_errors;
+	/* BARs the guest placed over RAM or another device (rate-limited
+	 * log, one line per kind per interval: see log_misplaced) */
+	long long misplaced_logged_ms[2];
+	unsigned long misplaced, misplaced_quiet[2];
 };
 
 static struct vmm_vfio_pci *from_pdev(struct vmm_pci_device *pdev)
@@ -371,6 +375,66 @@ static const struct vmm_device_ops bar_trap_ops = {
 	.name = "vfio-bar", .read = bar_read, .write = bar_write,
 };
 
+/* ---- BAR placement -------------------------------------------------------- */
+
+enum vmm_vfio_bar_place vmm_vfio_bar_claim(const struct vmm_memory_map *map,
+					   struct vmm_bus *bus, bool io, uint64_t gpa,
+					   uint64_t size, const struct vmm_device_ops *ops,
+					   void *dev)
+{
+	/* Port space has no RAM; memory space does, and RAM is not on the
+	 * bus (it is KVM memory slots), so it is checked first. */
+	if (!io && vmm_memory_map_overlaps_ram(map, gpa, size))
+		return VMM_VFIO_BAR_OVER_RAM;
+	int r = vmm_bus_register(bus, gpa, size, ops, dev);
+	if (r == -EEXIST)
+		return VMM_VFIO_BAR_OVER_DEVICE;
+	return r == 0 ? VMM_VFIO_BAR_PLACED : VMM_VFIO_BAR_REFUSED;
+}
+
+const char *vmm_vfio_bar_place_name(enum vmm_vfio_bar_place place)
+{
+	switch (place) {
+	case VMM_VFIO_BAR_PLACED:
+		return "a free range";
+	case VMM_VFIO_BAR_OVER_RAM:
+		return "guest RAM";
+	case VMM_VFIO_BAR_OVER_DEVICE:
+		return "another BAR or device's registers (this function's MSI-X table included)";
+	case VMM_VFIO_BAR_REFUSED:
+		break;
+	}
+	return "a range the bus cannot take";
+}
+
+/* At most one line per device and kind of overlap in this time, with the
+ * count of those not logged: a guest moving BARs in a loop cannot flood
+ * the host's log (as vmm/bus.c rate-limits unclaimed accesses). */
+#define MISPLACED_LOG_INTERVAL_MS 10000
+
+static void log_misplaced(struct vmm_vfio_pci *d, const struct vfio_bar *b, uint64_t gpa,
+			  enum vmm_vfio_bar_place place)
+{
+	unsigned k = place == VMM_VFIO_BAR_OVER_RAM ? 0 : 1;
+	unsigned long total = __atomic_add_fetch(&d->misplaced, 1, __ATOMIC_RELAXED);
+	long long now = monotonic_ms();
+	long long last = __atomic_load_n(&d->misplaced_logged_ms[k], __ATOMIC_RELAXED);
+	if ((last && now - last < MISPLACED_LOG_INTERVAL_MS) ||
+	    !__atomic_compare_exchange_n(&d->misplaced_logged_ms[k], &last, now, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&d->misplaced_quiet[k], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	unsigned long quiet = __atomic_exchange_n(&d->misplaced_quiet[k], 0, __ATOMIC_RELAXED);
+	char bdf[PCI_ADDR_STRLEN];
+	pci_addr_format(&d->addr, bdf);
+	log_warn("passed-through %s (guest 00:%02x.%x): the guest placed BAR %u (%llu bytes) at "
+		 "0x%llx, over %s: left unmapped until the guest moves it (%lu misplaced BARs so "
+		 "far, %lu not logged)", bdf, (unsigned)d->pdev.slot, (unsigned)d->pdev.function,
+		 b->index, (unsigned long long)b->size, (unsigned long long)gpa,
+		 vmm_vfio_bar_place_name(place), total, quiet);
+}
+
 static void bar_unmap(struct vmm_vfio_pci *d, struct vfio_bar *b)
 {
 	for (unsigned i = 0; i < b->nareas; i++) {
@@ -388,12 +452,20 @@ static void bar_map(struct vmm_vfio_pci *d, struct vfio_bar *b, uint64_t gpa)
 {
 	b->gpa = gpa;
 	/* The whole BAR traps; the mmap'd pieces on top of it are memory
-	 * slots, which KVM resolves before it would exit for MMIO. */
-	if (vmm_bus_register(b->io ? &d->vm->pio : &d->vm->mmio, gpa, b->size,
-			     &bar_trap_ops, b) == 0)
-		b->trapped = true;
-	else
+	 * slots, which KVM resolves before it would exit for MMIO. So the
+	 * slots go in only where the trap could go: never over RAM, another
+	 * device or another BAR (CVE-2020-25085/CVE-2021-3947 class; the
+	 * guest attack program in tests/hw/passthrough/attack.c tries it). */
+	enum vmm_vfio_bar_place place =
+		vmm_vfio_bar_claim(&d->vm->mem.map, b->io ? &d->vm->pio : &d->vm->mmio, b->io,
+				   gpa, b->size, &bar_trap_ops, b);
+	if (place != VMM_VFIO_BAR_PLACED) {
 		guest_error(d);
+		if (place != VMM_VFIO_BAR_REFUSED)
+			log_misplaced(d, b, gpa, place);
+		return;
+	}
+	b->trapped = true;
 	for (unsigned i = 0; i < b->nareas && !b->io; i++) {
 		struct mapped_area *m = &b->areas[i];
 		if (kvm_vm_add_memory(&d->vm->vm, gpa + m->a.offset, m->host, m->a.size,

@@ -9,7 +9,9 @@
  * allows it, trapped and forwarded elsewhere), and its interrupts (VFIO
  * eventfds wired to KVM irqfds, so the hot path never enters passvm).
  * Must not: touch the device fd other than through vfio/'s library, own the
- * IOMMU context (vmm/passthrough.c does), or print.
+ * IOMMU context (vmm/passthrough.c does), or print, except one
+ * rate-limited line when the guest places a BAR where it must not be (as
+ * vmm/bus.c logs unclaimed accesses).
  */
 #ifndef PASSVM_VMM_VFIO_PCI_H
 #define PASSVM_VMM_VFIO_PCI_H
@@ -84,5 +86,30 @@ struct vmm_vfio_area {
  */
 unsigned vmm_vfio_carve_areas(struct vmm_vfio_area *areas, unsigned n, unsigned max,
 			      uint64_t hole_start, uint64_t hole_end, uint64_t page);
+
+/*
+ * Where the guest may put a BAR of a passed-through function. Its mmap'd
+ * parts become KVM memory slots, which KVM resolves before any MMIO exit,
+ * so a BAR over guest RAM or over another device's registers would shadow
+ * them (or KVM refuses the overlapping slot). A memory BAR over RAM is
+ * refused outright; otherwise the BAR's whole range is registered on bus
+ * (ops/dev: its trap), which refuses any overlap with a range already there:
+ * another device's BAR or emulated registers, or another BAR of the same
+ * function, the one holding the MSI-X table included. Only a BAR claimed
+ * here (VMM_VFIO_BAR_PLACED) gets memory slots; a refused one decodes
+ * nothing until the guest moves it.
+ */
+enum vmm_vfio_bar_place {
+	VMM_VFIO_BAR_PLACED,       /* registered on bus: map its areas */
+	VMM_VFIO_BAR_OVER_RAM,     /* touches guest RAM: nothing registered */
+	VMM_VFIO_BAR_OVER_DEVICE,  /* overlaps a range on bus: nothing registered */
+	VMM_VFIO_BAR_REFUSED,      /* the bus could not take it (no memory) */
+};
+enum vmm_vfio_bar_place vmm_vfio_bar_claim(const struct vmm_memory_map *map,
+					   struct vmm_bus *bus, bool io, uint64_t gpa,
+					   uint64_t size, const struct vmm_device_ops *ops,
+					   void *dev);
+/* "guest RAM", "another device's or BAR's registers", ...: for log lines. */
+const char *vmm_vfio_bar_place_name(enum vmm_vfio_bar_place place);
 
 #endif

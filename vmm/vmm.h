@@ -121,6 +121,9 @@ struct vmm_memory_map {
 int vmm_memory_map_build(struct vmm_memory_map *map, uint64_t ram_bytes,
 			 unsigned phys_bits);
 uint64_t vmm_memory_map_ram_top(const struct vmm_memory_map *map);
+/* Whether [gpa, gpa + len) touches guest RAM (low or high); an empty or
+ * wrapping range counts as touching it, so a caller never maps one. */
+bool vmm_memory_map_overlaps_ram(const struct vmm_memory_map *map, uint64_t gpa, uint64_t len);
 
 struct vmm_guest_memory {
 	uint8_t *host; /* one mapping: low RAM, then high RAM */

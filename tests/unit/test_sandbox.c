@@ -12,17 +12,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum action { DO_SOCKET, DO_EXECVE, DO_OPENAT, DO_ALLOWED, DO_MMAP_EXEC };
+enum action { DO_SOCKET, DO_EXECVE, DO_OPENAT, DO_ALLOWED, DO_MMAP_EXEC, DO_CONTROL };
 
 struct job {
 	enum vmm_thread_kind kind;
@@ -30,12 +34,53 @@ struct job {
 	int result; /* the call's return, or -errno */
 };
 
+/* A listening unix socket (abstract name, nothing on disk) with one client
+ * already connected and its request sent: what vmm/control.c has open when
+ * its thread enters. */
+static int control_setup(int *client)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "passvm-test-sandbox-%d", (int)getpid());
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				    strlen(sa.sun_path + 1));
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	*client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || *client < 0 || bind(l, (struct sockaddr *)&sa, len) < 0 || listen(l, 1) < 0 ||
+	    connect(*client, (struct sockaddr *)&sa, len) < 0 ||
+	    write(*client, "{}\n", 3) != 3)
+		return -1;
+	return l;
+}
+
+/* The control thread's own calls: wait for a client, accept it, read its
+ * line, answer (with the pid, as the status reply does), drop it. */
+static int control_calls(int listen_fd)
+{
+	struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+	char buf[16];
+	if (poll(&p, 1, 1000) != 1)
+		return -1;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	int ok = poll(&p, 1, 1000) == 1 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 3 &&
+		 getpid() > 0 && send(fd, "{}\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT) == 3;
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
 static void *thread_main(void *arg)
 {
 	struct job *j = arg;
 	/* Made before entering, as the VMM makes its fds during start-up. */
 	int efd = j->action == DO_ALLOWED ? eventfd(0, EFD_CLOEXEC) : -1;
 	int epfd = j->action == DO_ALLOWED ? epoll_create1(EPOLL_CLOEXEC) : -1;
+	int client = -1;
+	int lfd = j->action == DO_CONTROL ? control_setup(&client) : -1;
+	if (j->action == DO_CONTROL && lfd < 0) {
+		j->result = 1000 + EIO;
+		return NULL;
+	}
 	int r = vmm_sandbox_enter(j->kind);
 	if (r < 0) {
 		j->result = 1000 + -r;
@@ -73,6 +118,9 @@ static void *thread_main(void *arg)
 				    : -1;
 		break;
 	}
+	case DO_CONTROL:
+		j->result = control_calls(lfd);
+		break;
 	}
 	if (j->result < 0)
 		j->result = -errno;
@@ -136,12 +184,21 @@ int main(void)
 	expect_stopped(VMM_THREAD_VCPU, DO_OPENAT, "openat");
 	expect_stopped(VMM_THREAD_CONSOLE, DO_SOCKET, "socket");
 	expect_stopped(VMM_THREAD_MAIN, DO_EXECVE, "execve");
+	/* The control thread (vmm/control.c) talks on the socket it was given
+	 * but may open neither sockets nor files. */
+	expect_stopped(VMM_THREAD_CONTROL, DO_SOCKET, "socket");
+	expect_stopped(VMM_THREAD_CONTROL, DO_OPENAT, "openat");
+	expect_stopped(VMM_THREAD_CONTROL, DO_EXECVE, "execve");
 	/* No kind may map executable memory. */
 	expect_stopped(VMM_THREAD_VCPU, DO_MMAP_EXEC, "mmap");
 
 	/* A thread that keeps to its list runs to its end. */
 	int st = run_child(VMM_SANDBOX_ON, (struct job){ VMM_THREAD_DEVICE_IO, DO_ALLOWED, 0 },
 			   err, sizeof(err));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ_STR(err, "");
+	st = run_child(VMM_SANDBOX_ON, (struct job){ VMM_THREAD_CONTROL, DO_CONTROL, 0 },
+		       err, sizeof(err));
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CHECK_EQ_STR(err, "");
 
@@ -162,6 +219,12 @@ int main(void)
 	CHECK(vmm_sandbox_allows(VMM_THREAD_CONSOLE, SYS_ioctl));
 	CHECK(!vmm_sandbox_allows(VMM_THREAD_CONSOLE, SYS_openat));
 	CHECK(vmm_sandbox_allows(VMM_THREAD_DEVICE_IO, SYS_io_uring_enter));
+	/* The control thread: its socket, no ioctl, no new connections out. */
+	CHECK(vmm_sandbox_allows(VMM_THREAD_CONTROL, SYS_accept4));
+	CHECK(vmm_sandbox_allows(VMM_THREAD_CONTROL, SYS_sendto));
+	CHECK(!vmm_sandbox_allows(VMM_THREAD_CONTROL, SYS_ioctl));
+	CHECK(!vmm_sandbox_allows(VMM_THREAD_CONTROL, SYS_connect));
+	CHECK(!vmm_sandbox_allows(VMM_THREAD_CONTROL, SYS_openat));
 	for (int k = 0; k < VMM_THREAD_KINDS; k++) {
 		CHECK(!vmm_sandbox_allows((enum vmm_thread_kind)k, SYS_execve));
 		CHECK(!vmm_sandbox_allows((enum vmm_thread_kind)k, SYS_socket));

@@ -128,10 +128,82 @@ static void test_slots(void)
 	CHECK_EQ_INT(fn[3], 0); /* a VF at .2 alone becomes function 0 */
 }
 
+static void trap_read(void *dev, uint64_t off, uint8_t *data, uint32_t size)
+{
+	(void)dev; (void)off;
+	memset(data, 0xab, size);
+}
+static const struct vmm_device_ops trap_ops = { .name = "test-bar", .read = trap_read };
+
+/* Where a guest may put a passed-through BAR (vmm_vfio_bar_claim): the
+ * lab's e1000e layout in a 192 MiB guest, BAR3 holding the MSI-X table,
+ * moved as tests/hw/passthrough/attack.c moves it. */
+static void test_bar_placement(void)
+{
+	struct vmm_memory_map map, big;
+	CHECK_EQ_INT(vmm_memory_map_build(&map, 192ULL << 20, 40), 0);
+	CHECK_EQ_INT(vmm_memory_map_build(&big, 5ULL << 30, 40), 0); /* 3 GiB low, 2 high */
+	struct vmm_bus mmio, pio;
+	CHECK_EQ_INT(vmm_bus_init(&mmio, "mmio"), 0);
+	CHECK_EQ_INT(vmm_bus_init(&pio, "pio"), 0);
+	int bar0, bar3, bar_io, other_io;
+	/* Where passvm placed them, as firmware would: all free. */
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, 0xc0040000, 0x4000, &trap_ops, &bar3),
+		     VMM_VFIO_BAR_PLACED);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &pio, true, 0xc000, 0x20, &trap_ops, &other_io),
+		     VMM_VFIO_BAR_PLACED);
+	CHECK_EQ_INT(mmio.nr, 1);
+
+	/* Over RAM: at 1 MiB, and straddling RAM's end; nothing registered. */
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, 0x100000, 0x20000, &trap_ops, &bar0),
+		     VMM_VFIO_BAR_OVER_RAM);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, (192ULL << 20) - 0x10000, 0x20000,
+					&trap_ops, &bar0), VMM_VFIO_BAR_OVER_RAM);
+	CHECK_EQ_INT(mmio.nr, 1);
+	/* Over the MSI-X table's BAR, whole or by one page at its end. */
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, 0xc0040000, 0x20000, &trap_ops, &bar0),
+		     VMM_VFIO_BAR_OVER_DEVICE);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, 0xc0020000, 0x21000, &trap_ops, &bar0),
+		     VMM_VFIO_BAR_OVER_DEVICE);
+	CHECK_EQ_INT(mmio.nr, 1);
+	/* Just after RAM's end and just before the table: placed. */
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, 192ULL << 20, 0x20000, &trap_ops, &bar0),
+		     VMM_VFIO_BAR_PLACED);
+	CHECK_EQ_INT(vmm_bus_unregister(&mmio, 192ULL << 20, &bar0), 0);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &mmio, false, 0xc0020000, 0x20000, &trap_ops, &bar0),
+		     VMM_VFIO_BAR_PLACED);
+	CHECK_EQ_INT(mmio.nr, 2);
+	CHECK_EQ_INT(vmm_bus_unregister(&mmio, 0xc0020000, &bar0), 0);
+
+	/* High RAM: a 64-bit BAR at 4 GiB touches it, one after it does not. */
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&big, &mmio, false, 0x100000000ULL, 0x20000, &trap_ops,
+					&bar0), VMM_VFIO_BAR_OVER_RAM);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&big, &mmio, false, 0x17fff0000ULL, 0x20000, &trap_ops,
+					&bar0), VMM_VFIO_BAR_OVER_RAM);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&big, &mmio, false, 0x180000000ULL, 0x20000, &trap_ops,
+					&bar0), VMM_VFIO_BAR_PLACED);
+	/* The PCI hole below 4 GiB is not RAM even with 5 GiB of it. */
+	CHECK(!vmm_memory_map_overlaps_ram(&big, 0xc0000000, 0x40000000));
+	CHECK(vmm_memory_map_overlaps_ram(&big, 0xbffff000, 0x2000));
+	/* Empty and wrapping ranges are never placeable. */
+	CHECK(vmm_memory_map_overlaps_ram(&map, 0xc0000000, 0));
+	CHECK(vmm_memory_map_overlaps_ram(&map, ~0ULL - 0xfff, 0x2000));
+
+	/* Port space has no RAM: only other ranges count. */
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &pio, true, 0x100, 0x20, &trap_ops, &bar_io),
+		     VMM_VFIO_BAR_PLACED);
+	CHECK_EQ_INT(vmm_vfio_bar_claim(&map, &pio, true, 0xc010, 0x20, &trap_ops, &bar_io),
+		     VMM_VFIO_BAR_OVER_DEVICE);
+	CHECK(strstr(vmm_vfio_bar_place_name(VMM_VFIO_BAR_OVER_RAM), "RAM") != NULL);
+	vmm_bus_destroy(&mmio);
+	vmm_bus_destroy(&pio);
+}
+
 int main(void)
 {
 	test_caps();
 	test_carve();
 	test_slots();
+	test_bar_placement();
 	return test_result();
 }

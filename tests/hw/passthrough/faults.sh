@@ -108,11 +108,22 @@ echo "## the guest attacks its devices (attack.c): passvm keeps running, logs wi
 	--console /run/attack.console --cmdline "console=ttyS0 panic=-1 quiet" --device vfio=$nic \
 	--user nobody >/run/attack.out 2>&1
 rc=$?
-sed 's/^/  passvm| /' /run/attack.out | head -20
+sed 's/^/  passvm| /' /run/attack.out | head -30
 tr -d '\r' </run/attack.console | grep -E '^ATTACK|^L2 ' | sed 's/^/  guest| /'
 [ $rc = 0 ] && ok "passvm ran the attacking guest to its poweroff (rc=0)" || fail "passvm exited $rc"
 tr -d '\r' </run/attack.console | grep -q '^ATTACK-DONE' && ok "every attempt made" || fail "the attack did not finish"
 tr -d '\r' </run/attack.console | grep -q 'ATTACK .*id-kept=0' && fail "a read-only ID changed" || ok "IDs read-only"
+# A BAR over guest RAM or over another BAR (the MSI-X table's) is left
+# unmapped and named in one line, at most one per attempt and rate-limited
+# per kind (vmm/vfio_pci.c). The e1000e's BAR0 is a memory BAR, its MSI-X
+# table in another BAR: attack.c tries both with BAR0.
+grep -q "passed-through $nic (guest 00:[0-9a-f]*\.[0-7]): the guest placed BAR 0 (.*) at 0x100000, over guest RAM: left unmapped" /run/attack.out &&
+	ok "BAR 0 over guest RAM refused and logged" || fail "no log line for BAR 0 over guest RAM"
+n=$(grep -c 'over guest RAM: left unmapped' /run/attack.out)
+[ "$n" -le "$(tr -d '\r' </run/attack.console | grep -c 'ATTACK .*-over-ram')" ] &&
+	ok "BARs over RAM: $n line(s) logged" || fail "$n lines for BARs over RAM: more than one per attempt"
+grep -q "passed-through $nic .*: the guest placed BAR 0 .* over another BAR or device's registers" /run/attack.out &&
+	ok "BAR 0 over the MSI-X table's BAR refused and logged" || fail "no log line for BAR 0 over the MSI-X table"
 lines=$(grep -c unclaimed /run/attack.out)
 [ "$lines" -le 10 ] && ok "unclaimed guest accesses: $lines line(s) logged" || fail "$lines lines of unclaimed accesses: no rate limit"
 same_as "$before" "after the attacking guest"
