@@ -35,6 +35,11 @@ void run_install_signals(void)
 	/* A console reader that goes away (a closed pipe) must not kill the
 	 * VM: the UART's writes then fail with EPIPE and are dropped. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Under a file size limit (ulimit -f) a disk image write past it
+	 * raises SIGXFSZ, whose default kills the VM; ignored, the write
+	 * fails EFBIG and the guest gets an I/O error, as for a full disk
+	 * (vmm/virtio_blk.c). */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 /* PASSVM_TEST_FAULT_AT=POINT: passvm kills itself with SIGKILL there, for

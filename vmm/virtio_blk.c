@@ -24,6 +24,15 @@
  * O_DIRECT needs buffers, offsets and lengths aligned to the backing
  * store's logical block size; a request whose guest buffers are not goes
  * through an aligned bounce buffer.
+ *
+ * The host failing a request (ENOSPC when the image's filesystem fills,
+ * EIO from a failing disk) is the guest's problem, not the VMM's: the
+ * request is answered VIRTIO_BLK_S_IOERR (5.2.6: the only failure status;
+ * Linux's virtio_blk turns it into BLK_STS_IOERR, EIO to the writer) and
+ * the VMM carries on, so the guest can still read, and write again once
+ * the host has room. The operator learns of it from one line a minute at
+ * most per disk, with a count, not a line per request: a guest retrying
+ * against a full disk would otherwise fill the VMM's log as well.
  */
 #include "virtio.h"
 #include "evloop.h"
@@ -33,6 +42,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <liburing.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +77,7 @@
 #define HDR_BYTES 16
 #define QUEUE_SIZE 256
 #define CONFIG_BYTES 60
+#define IOERR_LOG_INTERVAL_MS 60000
 
 /* Device configuration layout (5.2.4). */
 enum {
@@ -239,6 +250,11 @@ struct virtio_blk {
 	unsigned nq;
 	struct blk_queue q[VIRTIO_BLK_MAX_QUEUES];
 	char id[16];
+	char *path;
+	/* Requests the host failed, and when that was last logged (any
+	 * queue's thread). */
+	atomic_ulong io_errors;
+	atomic_llong err_logged_ms;
 };
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -260,6 +276,37 @@ static void blk_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t siz
 	put32(cfg + CFG_MAX_WZ_SEG, 1);
 	cfg[CFG_WZ_MAY_UNMAP] = 1;
 	memcpy(data, cfg + off, size);
+}
+
+static const char *kind_name(enum virtio_blk_req_kind k)
+{
+	switch (k) {
+	case VIRTIO_BLK_REQ_READ: return "read";
+	case VIRTIO_BLK_REQ_WRITE: return "write";
+	case VIRTIO_BLK_REQ_FLUSH: return "flush";
+	case VIRTIO_BLK_REQ_DISCARD: return "discard";
+	case VIRTIO_BLK_REQ_WRITE_ZEROES: return "write-zeroes";
+	default: return "request";
+	}
+}
+
+/* The host failed a request (err: a negative errno, or 0 for a transfer
+ * that made no progress): count it, and log one line per
+ * IOERR_LOG_INTERVAL_MS at most. */
+static void report_io_error(struct virtio_blk *blk, const struct virtio_blk_req *r, int err)
+{
+	unsigned long n = atomic_fetch_add(&blk->io_errors, 1) + 1;
+	long long now = monotonic_ms();
+	long long last = atomic_load(&blk->err_logged_ms);
+	if (last && now - last < IOERR_LOG_INTERVAL_MS)
+		return;
+	if (!atomic_compare_exchange_strong(&blk->err_logged_ms, &last, now))
+		return;
+	log_warn("%s (virtio-blk %s): %s of %llu bytes at offset %llu failed: %s; the guest gets "
+		 "I/O errors (%lu so far; at most one such line a minute)", blk->id, blk->path,
+		 kind_name(r->kind), (unsigned long long)r->data_bytes,
+		 (unsigned long long)r->offset_bytes,
+		 err ? strerror(-err) : "no progress (end of file?)", n);
 }
 
 static void complete(struct blk_queue *bq, struct blk_slot *s, uint8_t status, uint32_t len)
@@ -559,6 +606,7 @@ static bool finish(struct blk_queue *bq, struct blk_slot *s, int res)
 	struct virtio_blk_req *r = &s->req;
 	bool rw = r->kind == VIRTIO_BLK_REQ_READ || r->kind == VIRTIO_BLK_REQ_WRITE;
 	if (res < 0 || (rw && res == 0)) {
+		report_io_error(bq->blk, r, res);
 		complete(bq, s, VIRTIO_BLK_S_IOERR, 0);
 		return true;
 	}
@@ -569,6 +617,7 @@ static bool finish(struct blk_queue *bq, struct blk_slot *s, int res)
 		if (s->done_bytes < r->data_bytes && submit_rw(bq, s))
 			return false;
 		if (s->done_bytes < r->data_bytes) {
+			report_io_error(bq->blk, r, -EAGAIN);
 			complete(bq, s, VIRTIO_BLK_S_IOERR, 0);
 			return true;
 		}
@@ -759,6 +808,7 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	}
 	if (blk->fd >= 0)
 		close(blk->fd);
+	free(blk->path);
 	free(blk);
 }
 
@@ -777,6 +827,11 @@ int virtio_blk_create(struct virtio_blk **out, const struct virtio_pci_env *env,
 	blk->direct = cfg->direct;
 	blk->nq = cfg->queues;
 	snprintf(blk->id, sizeof(blk->id), "blk%u", index);
+	blk->path = strdup(cfg->path);
+	if (!blk->path) {
+		free(blk);
+		return -ENOMEM;
+	}
 	if (cfg->serial) {
 		blk->serial_len = strlen(cfg->serial);
 		memcpy(blk->serial, cfg->serial, blk->serial_len);

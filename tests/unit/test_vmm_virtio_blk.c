@@ -9,7 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -422,6 +426,83 @@ static void test_device(void)
 	unlink(image);
 }
 
+/* The host refusing writes, as a full filesystem does: RLIMIT_FSIZE makes
+ * every write at or past the limit fail EFBIG (generic_write_check_limits;
+ * SIGXFSZ ignored, as passvm does), io_uring's included, without needing a
+ * small filesystem. The guest gets IOERR for those writes only, reads and
+ * writes below the limit still work, the device takes writes again once
+ * the limit is lifted, and all those failures make one log line. */
+static void test_host_errors(void)
+{
+	strcpy(image, "/tmp/passvm-test-blk.XXXXXX");
+	int fd = mkstemp(image);
+	CHECK(fd >= 0 && ftruncate(fd, IMAGE_BYTES) == 0);
+	struct virtio_blk *blk = make(false, false, 1, NULL);
+	if (!blk)
+		return;
+	driver_start(1);
+	uint8_t *data = g(DATA, 8 * 4096);
+	for (int i = 0; i < 8 * 4096; i++)
+		data[i] = (uint8_t)(i * 5 + 3);
+	CHECK_EQ_INT(request(0, T_OUT, 0, DATA, 4096, NULL), 0);
+
+	char logname[] = "/tmp/passvm-test-blk-log.XXXXXX";
+	int logfd = mkstemp(logname);
+	CHECK(logfd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(logfd, 2);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 64 * 1024;
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	/* Past the limit: IOERR. Straddling it: a short write, then EFBIG
+	 * for the rest: IOERR. Four merged writes past it: each IOERR. */
+	CHECK_EQ_INT(request(0, T_OUT, 256, DATA, 4096, NULL), 1);
+	CHECK_EQ_INT(request(0, T_OUT, 120, DATA, 8192, NULL), 1);
+	for (unsigned k = 0; k < 4; k++)
+		post(0, k, T_OUT, 512 + 8 * k, DATA + 4096 * k, 4096);
+	CHECK(kick_wait(0));
+	for (unsigned k = 0; k < 4; k++)
+		CHECK_EQ_INT(status_of(0, k), 1);
+	/* The device still serves: a read, a write below the limit, a
+	 * flush. */
+	memset(data + 4 * 4096, 0, 4096);
+	CHECK_EQ_INT(request(0, T_IN, 0, DATA + 4 * 4096, 4096, NULL), 0);
+	CHECK(memcmp(data, data + 4 * 4096, 4096) == 0);
+	CHECK_EQ_INT(request(0, T_OUT, 8, DATA, 4096, NULL), 0);
+	CHECK_EQ_INT(request(0, T_FLUSH, 0, 0, 0, NULL), 0);
+	/* Room again: the same write succeeds and lands. */
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	CHECK_EQ_INT(request(0, T_OUT, 256, DATA, 4096, NULL), 0);
+	uint8_t file[4096];
+	CHECK(pread(fd, file, 4096, 256 * 512) == 4096);
+	CHECK(memcmp(file, data, 4096) == 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	signal(SIGXFSZ, SIG_DFL);
+
+	/* Six failed requests, one line, naming the disk and the cause. */
+	char log[2048] = { 0 };
+	CHECK(pread(logfd, log, sizeof(log) - 1, 0) >= 0);
+	unsigned lines = 0;
+	for (char *p = log; (p = strchr(p, '\n')); p++)
+		lines++;
+	CHECK_EQ_INT(lines, 1);
+	CHECK(strstr(log, "blk0 (virtio-blk ") && strstr(log, strerror(EFBIG)) &&
+	      strstr(log, "the guest gets I/O errors"));
+	if (lines != 1)
+		fprintf(stderr, "the device logged:\n%s", log);
+	close(logfd);
+	unlink(logname);
+	virtio_blk_destroy(blk);
+	close(fd);
+	unlink(image);
+}
+
 int main(void)
 {
 	struct vmm_memory_map map;
@@ -432,6 +513,7 @@ int main(void)
 	CHECK_EQ_INT(vmm_pci_host_init(&host, &pio, &mmio, &map), 0);
 	test_parser();
 	test_device();
+	test_host_errors();
 	vmm_pci_host_destroy(&host);
 	vmm_bus_destroy(&mmio);
 	vmm_bus_destroy(&pio);
