@@ -91,6 +91,7 @@ struct vmm_virtio_net {
 	 * at most once per LOG_INTERVAL_MS. */
 	atomic_ulong tx_bad, tx_errors, rx_dropped, rx_frames, tx_frames;
 	atomic_llong bad_logged_ms;
+	atomic_bool gone_logged;     /* the tap went away: said once */
 };
 
 static unsigned ctrl_queue(const struct vmm_virtio_net *n)
@@ -340,8 +341,20 @@ static void rx_fn(void *ctx, uint32_t events)
 {
 	struct net_pair *p = ctx;
 	if (events & (EPOLLERR | EPOLLHUP)) {
-		/* A detached tap queue polls as an error (tun_chr_poll). */
+		/* A queue detached from its tap polls as an error, for good
+		 * (tun_chr_poll: no tun_struct), and so does every queue of a
+		 * tap deleted under us (`ip link del`: tun_detach_all). Stop
+		 * watching it, or the level-triggered error would spin this
+		 * thread; writes to it fail EBADFD and count as tx_errors.
+		 * The VM runs on without a network. pair_apply stops watching
+		 * before it detaches a queue, so this is not the guest's doing:
+		 * say so once. */
 		rx_watch(p, false);
+		bool no = false;
+		if (atomic_compare_exchange_strong(&p->net->gone_logged, &no, true))
+			log_warn("%s (virtio-net): tap %s: queue %u reports an error (the tap was "
+				 "deleted?); the guest's network is down, the VM runs on",
+				 p->net->id, p->net->host->tap.name, p->index);
 		return;
 	}
 	rx_drain(p);
