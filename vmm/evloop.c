@@ -73,16 +73,28 @@ static void *loop_thread(void *arg)
 	struct vmm_evloop *loop = arg;
 	struct epoll_event ev[BATCH];
 	pthread_setname_np(pthread_self(), loop->name);
-	/* A loop that cannot confine itself serves nothing; the main thread
-	 * sees vmm_sandbox_error() and stops the VM. */
-	if (vmm_sandbox_enter(VMM_THREAD_DEVICE_IO) < 0)
-		return NULL;
+	bool confined = false;
 	for (;;) {
 		int n = epoll_wait(loop->epfd, ev, BATCH, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		/* Confined before the first callback, not at thread start: the
+		 * loops exist before `--user` drops privileges, and glibc's
+		 * setuid family signals every thread (SIGSETXID) to change its
+		 * own credentials, a handler that calls getpid and setresuid.
+		 * A loop confined at start died there (seen in the lab:
+		 * "the device I/O thread made a forbidden system call getpid"
+		 * with --rng --user nobody, tests/hw/passthrough/faults.sh).
+		 * Until its first event the thread only waits in epoll_wait.
+		 * A loop that cannot confine itself serves nothing; the main
+		 * thread sees vmm_sandbox_error() and stops the VM. */
+		if (!confined) {
+			if (vmm_sandbox_enter(VMM_THREAD_DEVICE_IO) < 0)
+				break;
+			confined = true;
+		}
 		pthread_mutex_lock(&loop->dispatch);
 		bool stop = false;
 		for (int i = 0; i < n; i++) {
