@@ -106,9 +106,9 @@ same_as "$before" "after the read-only journal"
 echo "## the guest attacks its devices (attack.c): passvm keeps running, logs with a rate limit"
 "$passvm" run --kernel "$PASSVM_LAB_KERNEL" --initrd "$dir/attack.gz" --memory 192M \
 	--console /run/attack.console --cmdline "console=ttyS0 panic=-1 quiet" --device vfio=$nic \
-	--user nobody >/run/attack.out 2>&1
+	--rng --user nobody >/run/attack.out 2>&1
 rc=$?
-sed 's/^/  passvm| /' /run/attack.out | head -30
+sed 's/^/  passvm| /' /run/attack.out | head -40
 tr -d '\r' </run/attack.console | grep -E '^ATTACK|^L2 ' | sed 's/^/  guest| /'
 [ $rc = 0 ] && ok "passvm ran the attacking guest to its poweroff (rc=0)" || fail "passvm exited $rc"
 tr -d '\r' </run/attack.console | grep -q '^ATTACK-DONE' && ok "every attempt made" || fail "the attack did not finish"
@@ -126,6 +126,23 @@ grep -q "passed-through $nic .*: the guest placed BAR 0 .* over another BAR or d
 	ok "BAR 0 over the MSI-X table's BAR refused and logged" || fail "no log line for BAR 0 over the MSI-X table"
 lines=$(grep -c unclaimed /run/attack.out)
 [ "$lines" -le 10 ] && ok "unclaimed guest accesses: $lines line(s) logged" || fail "$lines lines of unclaimed accesses: no rate limit"
+# The virtio attacks (attack.c's attack_virtio, on --rng): each is one
+# driver error, logged once per device every 5 s (virtio_pci.c,
+# virtio_device_broken); attack.c waits 6 s between attempts, so each is
+# named in its own line, and no attempt gets more than one.
+vtries=$(tr -d '\r' </run/attack.console | grep -c '^ATTACK .* virtio-[a-z0-9-]* status=.* needs-reset=')
+[ "$vtries" = 5 ] && ok "5 virtio attempts made" || fail "$vtries virtio attempts made, not 5"
+tr -d '\r' </run/attack.console | grep -q '^ATTACK .* virtio-descriptor-loop status=.. needs-reset=1' &&
+	ok "the descriptor loop left the device in NEEDS_RESET" || fail "no NEEDS_RESET after the descriptor loop"
+vlines=$(grep -c ' (virtio-rng): guest driver error: ' /run/attack.out)
+[ "$vlines" -ge 1 ] && [ "$vlines" -le "$vtries" ] &&
+	ok "virtio driver errors: $vlines line(s) for $vtries attempts" ||
+	fail "$vlines virtio driver error lines for $vtries attempts"
+grep -q 'guest driver error: queue 0: descriptor chain loops; device needs a reset' /run/attack.out &&
+	ok "the descriptor loop logged" || fail "no log line for the descriptor loop"
+for why in 'queue size is not a power of two' 'descriptor index out of range' 'buffer outside guest RAM'; do
+	grep -q "guest driver error: queue 0: $why" /run/attack.out && ok "logged: $why" || fail "not logged: $why"
+done
 same_as "$before" "after the attacking guest"
 
 echo "## the next run works"
