@@ -173,6 +173,9 @@ struct uevent_monitor {
 };
 
 long long monotonic_ms(void);
+/* true at most once per interval_ms across all threads sharing *last_ms
+ * (0: never passed yet); the caller logs when it is true. */
+bool ratelimit_pass(long long *last_ms, long long interval_ms);
 int uevent_monitor_open(struct uevent_monitor *m, const struct host_root *root,
 			const char *subsystem);
 /* Waits until deadline_ms (monotonic_ms clock) for one event: 0 with *dev

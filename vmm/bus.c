@@ -21,10 +21,7 @@
  * per interval, from the vCPU that made it. */
 static void log_unclaimed(struct vmm_bus *bus, uint64_t addr, uint32_t size, bool is_write)
 {
-	long long now = monotonic_ms();
-	long long last = atomic_load(&bus->unclaimed_logged_ms);
-	if ((last && now - last < UNCLAIMED_LOG_INTERVAL_MS) ||
-	    !atomic_compare_exchange_strong(&bus->unclaimed_logged_ms, &last, now)) {
+	if (!ratelimit_pass(&bus->unclaimed_logged_ms, UNCLAIMED_LOG_INTERVAL_MS)) {
 		atomic_fetch_add(&bus->unclaimed_quiet, 1);
 		return;
 	}

@@ -417,11 +417,7 @@ static void log_misplaced(struct vmm_vfio_pci *d, const struct vfio_bar *b, uint
 {
 	unsigned k = place == VMM_VFIO_BAR_OVER_RAM ? 0 : 1;
 	unsigned long total = __atomic_add_fetch(&d->misplaced, 1, __ATOMIC_RELAXED);
-	long long now = monotonic_ms();
-	long long last = __atomic_load_n(&d->misplaced_logged_ms[k], __ATOMIC_RELAXED);
-	if ((last && now - last < MISPLACED_LOG_INTERVAL_MS) ||
-	    !__atomic_compare_exchange_n(&d->misplaced_logged_ms[k], &last, now, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+	if (!ratelimit_pass(&d->misplaced_logged_ms[k], MISPLACED_LOG_INTERVAL_MS)) {
 		__atomic_add_fetch(&d->misplaced_quiet[k], 1, __ATOMIC_RELAXED);
 		return;
 	}

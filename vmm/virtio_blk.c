@@ -254,7 +254,7 @@ struct virtio_blk {
 	/* Requests the host failed, and when that was last logged (any
 	 * queue's thread). */
 	atomic_ulong io_errors;
-	atomic_llong err_logged_ms;
+	long long err_logged_ms; /* ratelimit_pass */
 };
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -296,11 +296,7 @@ static const char *kind_name(enum virtio_blk_req_kind k)
 static void report_io_error(struct virtio_blk *blk, const struct virtio_blk_req *r, int err)
 {
 	unsigned long n = atomic_fetch_add(&blk->io_errors, 1) + 1;
-	long long now = monotonic_ms();
-	long long last = atomic_load(&blk->err_logged_ms);
-	if (last && now - last < IOERR_LOG_INTERVAL_MS)
-		return;
-	if (!atomic_compare_exchange_strong(&blk->err_logged_ms, &last, now))
+	if (!ratelimit_pass(&blk->err_logged_ms, IOERR_LOG_INTERVAL_MS))
 		return;
 	log_warn("%s (virtio-blk %s): %s of %llu bytes at offset %llu failed: %s; the guest gets "
 		 "I/O errors (%lu so far; at most one such line a minute)", blk->id, blk->path,

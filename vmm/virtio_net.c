@@ -90,7 +90,7 @@ struct vmm_virtio_net {
 	/* Frames the guest got wrong (dropped, not fatal): counted and logged
 	 * at most once per LOG_INTERVAL_MS. */
 	atomic_ulong tx_bad, tx_errors, rx_dropped, rx_frames, tx_frames;
-	atomic_llong bad_logged_ms;
+	long long bad_logged_ms; /* ratelimit_pass */
 	atomic_bool gone_logged;     /* the tap went away: said once */
 };
 
@@ -103,11 +103,7 @@ static unsigned ctrl_queue(const struct vmm_virtio_net *n)
 
 static void report_bad(struct vmm_virtio_net *n, const char *what)
 {
-	long long now = monotonic_ms();
-	long long last = atomic_load(&n->bad_logged_ms);
-	if (last && now - last < LOG_INTERVAL_MS)
-		return;
-	if (!atomic_compare_exchange_strong(&n->bad_logged_ms, &last, now))
+	if (!ratelimit_pass(&n->bad_logged_ms, LOG_INTERVAL_MS))
 		return;
 	log_warn("%s (virtio-net): transmit queue: %s; frame dropped (%lu bad frame(s) "
 		 "dropped so far)", n->id, what, atomic_load(&n->tx_bad));

@@ -195,11 +195,7 @@ void virtio_device_broken(struct virtio_device *vdev, unsigned q, const char *fm
 	if (!(old & VIRTIO_STATUS_NEEDS_RESET) && (old & VIRTIO_STATUS_DRIVER_OK))
 		virtio_config_changed(vdev);
 	/* Rate limit: one line per device every BROKEN_LOG_INTERVAL_MS. */
-	long long now = monotonic_ms();
-	long long last = __atomic_load_n(&vdev->broken_logged_ms, __ATOMIC_RELAXED);
-	if ((last && now - last < BROKEN_LOG_INTERVAL_MS) ||
-	    !__atomic_compare_exchange_n(&vdev->broken_logged_ms, &last, now, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+	if (!ratelimit_pass(&vdev->broken_logged_ms, BROKEN_LOG_INTERVAL_MS)) {
 		__atomic_add_fetch(&vdev->broken_suppressed, 1, __ATOMIC_RELAXED);
 		return;
 	}

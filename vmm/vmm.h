@@ -306,7 +306,7 @@ struct vmm_bus {
 	/* Log unclaimed accesses (rate-limited, bus.c); off for port I/O,
 	 * which Linux probes for legacy devices on every boot. */
 	bool log_unclaimed;
-	atomic_llong unclaimed_logged_ms;
+	long long unclaimed_logged_ms; /* ratelimit_pass */
 	atomic_ulong unclaimed_quiet;
 };
 
