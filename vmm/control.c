@@ -31,6 +31,7 @@
 
 #define MAX_CLIENTS 16
 #define PUMP_BYTES 4096
+#define MAX_TRIPLE_FAULT_RESETS 3 /* in a row; the next one stops the VM */
 #define REQUEST_WAIT_S 30   /* a rebuild (reboot) reloads kernel and initrd */
 #define CLIENT_SEND_WAIT_MS 500
 
@@ -571,18 +572,39 @@ static enum vmm_stop_reason run_once(struct vmm_control *ctl, struct vmm_vm *vm,
 	return vm->stop_reason;
 }
 
+/* Whether a managed VM boots again after this stop. A reset does, as on
+ * any machine. So does a triple fault, as on a PC, whose chipset turns
+ * the processor's shutdown cycle into a reset (and as QEMU does unless
+ * told -no-reboot), but not forever: a guest that faults again and again
+ * with no other reset between is stopped. */
+static bool restarts_after(enum vmm_stop_reason reason, unsigned *triple_faults)
+{
+	if (reason == VMM_STOP_RESET) {
+		*triple_faults = 0;
+		return true;
+	}
+	return reason == VMM_STOP_TRIPLE_FAULT && ++*triple_faults <= MAX_TRIPLE_FAULT_RESETS;
+}
+
 int vmm_control_run(struct vmm_control *ctl, struct vmm_vm *vm, const struct vmm_config *cfg,
 		    volatile sig_atomic_t *interrupt_flag,
 		    enum vmm_stop_reason *reason, char *detail, size_t detail_size)
 {
 	int r = 0;
+	unsigned triple_faults = 0;   /* in a row, with no other reset between */
 	for (;;) {
 		*reason = run_once(ctl, vm, interrupt_flag);
 		snprintf(detail, detail_size, "%s", vm->stop_detail);
-		if (*reason != VMM_STOP_RESET || *interrupt_flag) {
+		if (!restarts_after(*reason, &triple_faults) || *interrupt_flag) {
 			vmm_vm_destroy(vm);
 			break;
 		}
+		if (*reason == VMM_STOP_TRIPLE_FAULT)
+			log_warn("guest stopped (triple fault): %s; booting it again, as a PC "
+				 "resets (%u of %d in a row)", detail, triple_faults,
+				 MAX_TRIPLE_FAULT_RESETS);
+		else
+			log_info("guest reset: %s; booting it again", detail);
 		/* A reset: the same machine again, from its configuration, on
 		 * the same RAM. The console pipes belong to the control layer
 		 * and survive. */

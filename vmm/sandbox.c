@@ -66,8 +66,8 @@ static const char *const common_calls[] = {
 
 /* vCPU, measured in the lab (2 vCPUs, Linux to poweroff; per thread after
  * its seccomp(): KVM_RUN 31391, write 66 (console), KVM_IRQ_LINE 12). Also
- * from the code of the exits a vCPU handles: KVM_GET_REGS for a triple-fault
- * report; MSI and MSI-X programming (msix.c, vfio_pci.c) creates eventfds
+ * from the code of the exits a vCPU handles: KVM_GET_REGS and KVM_GET_SREGS
+ * for a triple-fault report; MSI and MSI-X programming (msix.c, vfio_pci.c) creates eventfds
  * and wires them as irqfds on MSI routes; a virtio BAR placed by the guest
  * gets its notify ioeventfds, and a queue enabled or reset goes on or off
  * its event loop (epoll_ctl); a passed-through device's config space and
@@ -84,7 +84,7 @@ static const char *const vcpu_calls[] = {
 	NULL,
 };
 static const unsigned long vcpu_ioctls[] = {
-	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 	KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_USER_MEMORY_REGION,
 	VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
 	/* virtio-net's activate and a guest's reset (vmm/virtio_net.c): the

@@ -100,13 +100,31 @@ int vmm_vcpus_create(struct vmm_vm *vm)
 	return 0;
 }
 
+/* The reset state (SDM vol. 3, 9.1.1): CS base 0xffff0000, rip 0xfff0. */
+static bool at_reset_vector(const struct kvm_regs *regs, const struct kvm_sregs *sregs)
+{
+	return regs->rip == 0xfff0 && sregs->cs.base == 0xffff0000;
+}
+
 static void triple_fault(struct vmm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sregs = { 0 };
 	kvm_vcpu_ioctl(vcpu, KVM_GET_REGS, &regs);
+	kvm_vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs);
+	char where[64], line[120] = "";
+	/* On AMD, KVM puts the vCPU through INIT at a shutdown intercept
+	 * (arch/x86/kvm/svm/svm.c, shutdown_interception): what it reports
+	 * then is the reset state, not where the guest failed. */
+	if (at_reset_vector(&regs, &sregs))
+		snprintf(where, sizeof(where), "(KVM reset its registers: where is not known)");
+	else
+		snprintf(where, sizeof(where), "at rip=0x%llx", (unsigned long long)regs.rip);
+	if (vm->uart)
+		vmm_uart_last_line(vm->uart, line, sizeof(line));
 	vmm_vm_request_stop(vm, VMM_STOP_TRIPLE_FAULT,
-			    "vCPU %u triple fault (KVM_EXIT_SHUTDOWN) at rip=0x%llx",
-			    vcpu->index, (unsigned long long)regs.rip);
+			    "vCPU %u triple fault (KVM_EXIT_SHUTDOWN) %s; its last console line: \"%s\"",
+			    vcpu->index, where, line);
 }
 
 bool vmm_vcpu_handle_exit(struct vmm_vm *vm, struct kvm_vcpu *vcpu)

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 static char dir[] = "/tmp/passvm-test-control-XXXXXX";
-static char sock_path[96], log_path[128], kernel_path[128];
+static char sock_path[96], log_path[128], kernel_path[128], faulting_path[128];
 static volatile sig_atomic_t interrupted;
 
 /* HI\n; enable the receive interrupt; loop { if (in 0x604) & 1: S5 power
@@ -71,11 +71,11 @@ static void *run_main(void *arg)
 	return NULL;
 }
 
-static int start(struct runner *rn)
+static int start(struct runner *rn, const char *kernel)
 {
 	struct vmm_control_config cc = { .socket_path = sock_path, .console_log_path = log_path };
 	rn->cfg = (struct vmm_config){
-		.kernel_path = kernel_path, .cmdline = "control-test", .cpus = 1,
+		.kernel_path = kernel, .cmdline = "control-test", .cpus = 1,
 		.memory_bytes = 32ULL << 20, .console = VMM_CONSOLE_FDS,
 	};
 	int r = vmm_control_open(&rn->ctl, &cc, &rn->cfg, &rn->cfg.console_fd_in,
@@ -217,7 +217,7 @@ static int thread_seccomp(const char *name)
 static void test_managed(void)
 {
 	static struct runner rn;
-	if (start(&rn) < 0)
+	if (start(&rn, kernel_path) < 0)
 		return;
 	char reply[512], buf[4096];
 	/* "starting" until the run loop has the guest going. */
@@ -307,7 +307,7 @@ static void test_stop(void)
 {
 	static struct runner rn;
 	unlink(log_path);
-	if (start(&rn) < 0)
+	if (start(&rn, kernel_path) < 0)
 		return;
 	char reply[512];
 	/* A second VMM on the same socket is refused while this one lives. */
@@ -320,6 +320,44 @@ static void test_stop(void)
 	pthread_join(rn.thread, NULL);
 	CHECK_EQ_INT(rn.reason, VMM_STOP_REQUESTED);
 	vmm_control_close(rn.ctl);
+}
+
+/* A guest that triple-faults is booted again, as a PC resets, three times
+ * in a row; the fourth fault stops it, reported with its last line. */
+static void test_triple_faults(void)
+{
+	static struct runner rn;
+	unlink(log_path);
+	if (start(&rn, faulting_path) < 0)
+		return;
+	pthread_join(rn.thread, NULL);
+	CHECK_EQ_INT(rn.reason, VMM_STOP_TRIPLE_FAULT);
+	CHECK(strstr(rn.detail, "its last console line: \"T\"") != NULL);
+	vmm_control_close(rn.ctl);
+	char buf[64] = "";
+	int lf = open(log_path, O_RDONLY);
+	CHECK(lf >= 0);
+	ssize_t n = read(lf, buf, sizeof(buf) - 1);
+	close(lf);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(buf, "T\nT\nT\nT\n");
+}
+
+static int write_image(const char *path, const uint8_t *code, size_t len)
+{
+	uint8_t pm[0x200 + 256];
+	if (len > sizeof(pm) - 0x200)
+		return -1;
+	memset(pm, 0xf4, sizeof(pm));
+	memcpy(pm + 0x200, code, len);
+	size_t size;
+	uint8_t *img = synth_bzimage(pm, 0x200 + len, 0x020f, &size);
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(img, 1, size, f) == size;
+	if (f)
+		fclose(f);
+	free(img);
+	return ok ? 0 : -1;
 }
 
 static void on_alarm(int sig)
@@ -341,16 +379,13 @@ int main(void)
 	snprintf(sock_path, sizeof(sock_path), "%s/control", dir);
 	snprintf(log_path, sizeof(log_path), "%s/console.log", dir);
 	snprintf(kernel_path, sizeof(kernel_path), "%s/bzImage", dir);
-	uint8_t pm[0x200 + sizeof(guest)];
-	memset(pm, 0xf4, sizeof(pm));
-	memcpy(pm + 0x200, guest, sizeof(guest));
-	size_t size;
-	uint8_t *img = synth_bzimage(pm, sizeof(pm), 0x020f, &size);
-	FILE *f = fopen(kernel_path, "wb");
-	CHECK(f && fwrite(img, 1, size, f) == size);
-	if (f)
-		fclose(f);
-	free(img);
+	snprintf(faulting_path, sizeof(faulting_path), "%s/faulting", dir);
+	/* "T\n", then ud2 with no IDT: #UD, #GP, #DF, shutdown. */
+	static const uint8_t faulting[] = {
+		0x66, 0xba, 0xf8, 0x03, 0xb0, 'T', 0xee, 0xb0, '\n', 0xee, 0x0f, 0x0b,
+	};
+	CHECK_EQ_INT(write_image(kernel_path, guest, sizeof(guest)), 0);
+	CHECK_EQ_INT(write_image(faulting_path, faulting, sizeof(faulting)), 0);
 	signal(SIGPIPE, SIG_IGN);
 	fflush(NULL);
 	pid_t pid = fork();
@@ -364,6 +399,7 @@ int main(void)
 		alarm(60);
 		test_managed();
 		test_stop();
+		test_triple_faults();
 		alarm(0);
 		vmm_sandbox_release();
 		_exit(test_result());
@@ -378,6 +414,7 @@ int main(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	unlink(sock_path);
 	unlink(kernel_path);
+	unlink(faulting_path);
 	unlink(log_path);
 	rmdir(dir);
 	return test_result();
