@@ -214,6 +214,17 @@ static int thread_seccomp(const char *name)
 	return mode;
 }
 
+/* The console log file, as a string. */
+static void read_log(char *buf, size_t size)
+{
+	int lf = open(log_path, O_RDONLY);
+	CHECK(lf >= 0);
+	ssize_t n = lf >= 0 ? read(lf, buf, size - 1) : -1;
+	if (lf >= 0)
+		close(lf);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
 static void test_managed(void)
 {
 	static struct runner rn;
@@ -295,11 +306,7 @@ static void test_managed(void)
 	CHECK(access(sock_path, F_OK) < 0); /* the socket is removed */
 
 	/* The log has all of it: both boots and the echoes. */
-	int lf = open(log_path, O_RDONLY);
-	CHECK(lf >= 0);
-	ssize_t n = read(lf, buf, sizeof(buf) - 1);
-	close(lf);
-	buf[n > 0 ? n : 0] = '\0';
+	read_log(buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "HI\nzqHI\n");
 }
 
@@ -334,12 +341,8 @@ static void test_triple_faults(void)
 	CHECK_EQ_INT(rn.reason, VMM_STOP_TRIPLE_FAULT);
 	CHECK(strstr(rn.detail, "its last console line: \"T\"") != NULL);
 	vmm_control_close(rn.ctl);
-	char buf[64] = "";
-	int lf = open(log_path, O_RDONLY);
-	CHECK(lf >= 0);
-	ssize_t n = read(lf, buf, sizeof(buf) - 1);
-	close(lf);
-	buf[n > 0 ? n : 0] = '\0';
+	char buf[64];
+	read_log(buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "T\nT\nT\nT\n");
 }
 
