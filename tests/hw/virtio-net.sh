@@ -97,10 +97,13 @@ echo "$out"
 
 fail=0
 section() { echo "$out" | awk -v h="== $1" '$0 == h { p = 1; next } /^== / { p = 0 } p'; }
-want() { # SECTION PATTERN WHAT
-	grep -qE "$2" <<<"$(section "$1")" || { echo "FAIL: $1: $3"; fail=1; }
+want() { # SECTION PATTERN WHAT [EVIDENCE]: on failure, the lines of the run matching EVIDENCE follow
+	grep -qE "$2" <<<"$(section "$1")" && return 0
+	echo "FAIL: $1: $3"
+	[ -n "${4:-}" ] && grep -E "$4" <<<"$out" | sed 's/^/  seen: /'
+	fail=1
 }
-want untagged '^RUN untagged rc=0$' "passvm did not exit 0"
+want untagged '^RUN untagged rc=0$' "passvm did not exit 0" 'passvm: |^RUN ' 
 want untagged 'PASSVM-L2-DONE rc=0' "the guest's init did not finish"
 want untagged 'NETTEST driver=virtio_net$' "virtio_net did not bind"
 want untagged 'NETTEST mac=02:00:00:00:00:02$' "the guest has another MAC"
@@ -109,9 +112,10 @@ want untagged 'NETTEST ping=ok' "the guest could not ping the host on br0"
 want untagged 'TAPS_LEFT untagged 0$' "a tap outlived passvm"
 sent=$(section untagged | sed -n 's/.*NETTEST sent_md5=\([0-9a-f]*\).*/\1/p')
 got=$(section untagged | sed -n 's/.*NETTEST got_md5=\([0-9a-f]*\).*/\1/p')
-want untagged "HOST recv md5=${sent:-none} bytes=2097152" "guest->host: the host did not get the 2 MiB the guest sent"
-want untagged "HOST send md5=${got:-none} bytes=2097152" "host->guest: the guest did not get the 2 MiB the host sent"
-want tag=7 '^RUN tagged rc=0$' "passvm did not exit 0"
+blob='NETTEST (sent|got)_md5|^HOST |^RUN |PASSVM-L2-DONE|passvm: '
+want untagged "HOST recv md5=${sent:-none} bytes=2097152" "guest->host: the host did not get the 2 MiB the guest sent" "$blob"
+want untagged "HOST send md5=${got:-none} bytes=2097152" "host->guest: the guest did not get the 2 MiB the host sent" "$blob"
+want tag=7 '^RUN tagged rc=0$' "passvm did not exit 0" 'passvm: |^RUN ' 
 want tag=7 'NETTEST ping=ok' "the guest could not ping the host on VLAN 7"
 want tag=7 'CAPTURE +[0-9]+ src=02:00:00:00:00:07 vlan=7 ' "the bridge saw no frame of the guest on VLAN 7"
 if grep -qE 'CAPTURE .*src=02:00:00:00:00:07 vlan=(none|[0-689]|[0-9][0-9])' <<<"$(section tag=7)"; then
