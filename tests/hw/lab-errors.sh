@@ -3,7 +3,8 @@
 # The lab tool itself (tests/hw/lab): output, exit status, cwd and PASSVM_*
 # variables pass through; bad use gives a one-line error and exit 2; a
 # command that hangs is killed at the timeout (exit 124); a lab killed with
-# SIGKILL takes its QEMU with it; never a QEMU left behind. Three emulated
+# SIGKILL takes its QEMU with it; an emulated host that stops responding is
+# stopped (exit 125); never a QEMU left behind. Four emulated
 # hosts boot at once here, which also shows concurrent runs do not collide.
 set -uo pipefail
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -75,6 +76,14 @@ mkdir -p "$tmp/t2"
 ( TMPDIR=$tmp/t2 "$lab" run noiommu --timeout 25 -- sleep 1000 >"$tmp/2.out" 2>"$tmp/2.err"
   echo $? >"$tmp/2.rc" ) &
 p2=$!
+# 4. an emulated host that stops responding (its heartbeat stopped, here by
+# stopping the init's loop that writes it): stopped long before the
+# timeout, in the line lab-retry recognises.
+mkdir -p "$tmp/t4"
+( TMPDIR=$tmp/t4 PASSVM_LAB_HEARTBEAT_LIMIT_S=10 "$lab" run noiommu --timeout 300 -- sh -c \
+	'kill -STOP $(pgrep -P 1 -f /init); sleep 1000' >"$tmp/4.out" 2>"$tmp/4.err"
+  echo $? >"$tmp/4.rc" ) &
+p4=$!
 # 3. the lab itself killed with SIGKILL: its QEMU must go too.
 mkdir -p "$tmp/t3"
 TMPDIR=$tmp/t3 "$lab" run noiommu -- sleep 1000 >/dev/null 2>&1 &
@@ -88,7 +97,7 @@ n=0
 until no_qemu_under "$tmp/t3" || [ $n -ge 50 ]; do sleep 0.1; n=$((n + 1)); done
 hw_check "SIGKILL case: QEMU died with the lab" no_qemu_under "$tmp/t3"
 
-wait "$p1" "$p2"
+wait "$p1" "$p2" "$p4"
 hw_check_eq "exit status passes through" "$(cat "$tmp/1.rc")" 7
 hw_check_eq "stdout passes through, with cwd and variables" "$(cat "$tmp/1.out")" \
 	"$(printf 'out\n%s\na b $c "d"\nnoiommu' "$tmp/cwd dir")"
@@ -97,6 +106,11 @@ hw_check_eq "hanging command: exit 124" "$(cat "$tmp/2.rc")" 124
 hw_check "hanging command: one line naming topology and timeout" \
 	grep -q "^lab: noiommu: timed out after 25 s" "$tmp/2.err"
 hw_check_eq "hanging command: nothing else on stderr" "$(wc -l <"$tmp/2.err")" 1
+hw_check_eq "silent emulated host: exit 125" "$(cat "$tmp/4.rc")" 125
+hw_check "silent emulated host: said in the form lab-retry reruns on" \
+	grep -q "^lab: the emulated host's kernel failed during the run: it stopped responding" "$tmp/4.err"
+hw_check "silent emulated host: stopped, not timed out" \
+	grep -q "^lab: noiommu: stopped the emulated host: it stopped responding" "$tmp/4.err"
 hw_check "no QEMU left behind" no_qemu_under "$tmp"
-hw_check "run directories removed" test -z "$(find "$tmp/t1" "$tmp/t2" -mindepth 1)"
+hw_check "run directories removed" test -z "$(find "$tmp/t1" "$tmp/t2" "$tmp/t4" -mindepth 1)"
 hw_done
