@@ -39,8 +39,8 @@ sed -n 's/^\([0-9]* packets transmitted.*\)/NETTEST ping_stats=\1/p' /tmp/ping
 if [ -n "${pvnet_blob:-}" ]; then
 	dd if=/dev/urandom of=/tmp/out bs=64k count=32 2>/dev/null
 	echo "NETTEST sent_md5=$(md5sum </tmp/out | cut -d' ' -f1)"
-	timeout 300 nc "$pvnet_peer" 5001 </tmp/out >/dev/null
-	timeout 300 nc -l -p 5002 >/tmp/in
+	timeout 150 nc "$pvnet_peer" 5001 </tmp/out >/dev/null
+	timeout 150 nc -l -p 5002 >/tmp/in
 	echo "NETTEST got_md5=$(md5sum </tmp/in | cut -d' ' -f1) got_bytes=$(wc -c </tmp/in)"
 fi
 dmesg | grep -iE 'virtio_net|virtio-pci|eth0' | grep -iE 'fail|error|bad|unexpected' | sed 's/^/NETTEST dmesg_bad=/'
@@ -52,12 +52,19 @@ pv="$passvm"
 cmdline="console=ttyS0 panic=-1 quiet"
 echo "== untagged"
 ip link add br0 type bridge && ip addr add 10.0.2.1/24 dev br0 && ip link set br0 up
-python3 "$here/net/tcp_blob.py" recv 10.0.2.1 5001 2097152 >/run/recv.txt 2>&1 &
-python3 "$here/net/tcp_blob.py" send 10.0.2.2 5002 2097152 >/run/send.txt 2>&1 &
-"\$pv" run --kernel "\$PASSVM_LAB_KERNEL" --initrd "$tmp/l2.gz" --cpus 2 --memory 256M \
+python3 "$here/net/tcp_blob.py" recv 10.0.2.1 5001 2097152 480 >/run/recv.txt 2>&1 &
+python3 "$here/net/tcp_blob.py" send 10.0.2.2 5002 2097152 480 >/run/send.txt 2>&1 &
+# A guest that hangs is interrupted (passvm then names vCPU 0's rip) rather
+# than left to the lab's timeout: one was seen hung with nothing on its
+# console, in the tagged run.
+timeout -s INT 480 "\$pv" run --kernel "\$PASSVM_LAB_KERNEL" --initrd "$tmp/l2.gz" --cpus 2 --memory 256M \
 	--console /run/console-br0 --net virtio,bridge=br0,mac=02:00:00:00:00:02,queues=2 \
 	--cmdline "\$cmdline pvnet_ip=10.0.2.2/24 pvnet_peer=10.0.2.1 pvnet_blob=1"
 echo "RUN untagged rc=\$?"
+# The host's ends finish before the guest powers off; a guest that died
+# leaves them waiting: 10 s, then they go.
+for i in \$(seq 100); do [ -z "\$(jobs -rp)" ] && break; sleep 0.1; done
+kill \$(jobs -rp) 2>/dev/null
 wait
 tr -d '\r' </run/console-br0 | grep -E 'NETTEST|PASSVM-L2-DONE|Kernel panic|passvm'
 echo "HOST recv \$(cat /run/recv.txt)"
@@ -74,7 +81,7 @@ for i in \$(seq 50); do grep -q ready /run/capture.txt && break; sleep 0.1; done
 # The port's VLANs while the guest runs (bridge(8) of this machine's iproute2).
 ( for i in \$(seq 600); do ip -o link show master br1 | grep -q passvm && break; sleep 0.1; done
   sleep 1; bridge vlan show | sed 's/^/VLANS /' ) &
-"\$pv" run --kernel "\$PASSVM_LAB_KERNEL" --initrd "$tmp/l2.gz" --memory 192M \
+timeout -s INT 300 "\$pv" run --kernel "\$PASSVM_LAB_KERNEL" --initrd "$tmp/l2.gz" --memory 192M \
 	--console /run/console-br1 --net virtio,bridge=br1,tag=7,mac=02:00:00:00:00:07 \
 	--cmdline "\$cmdline pvnet_ip=10.0.7.2/24 pvnet_peer=10.0.7.1"
 echo "RUN tagged rc=\$?"
