@@ -55,8 +55,7 @@ ip link add br0 type bridge && ip addr add 10.0.2.1/24 dev br0 && ip link set br
 python3 "$here/net/tcp_blob.py" recv 10.0.2.1 5001 2097152 480 >/run/recv.txt 2>&1 &
 python3 "$here/net/tcp_blob.py" send 10.0.2.2 5002 2097152 480 >/run/send.txt 2>&1 &
 # A guest that hangs is interrupted (passvm then names vCPU 0's rip) rather
-# than left to the lab's timeout: one was seen hung with nothing on its
-# console, in the tagged run.
+# than left to the lab's timeout: a tagged run was seen never to end.
 timeout -s INT 480 "\$pv" run --kernel "\$PASSVM_LAB_KERNEL" --initrd "$tmp/l2.gz" --cpus 2 --memory 256M \
 	--console /run/console-br0 --net virtio,bridge=br0,mac=02:00:00:00:00:02,queues=2 \
 	--cmdline "\$cmdline pvnet_ip=10.0.2.2/24 pvnet_peer=10.0.2.1 pvnet_blob=1"
