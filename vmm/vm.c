@@ -453,6 +453,27 @@ void vmm_vm_request_stop(struct vmm_vm *vm, enum vmm_stop_reason reason,
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+/* Where the guest was is the first question about a guest that had to be
+ * interrupted (a hang): each vCPU's rip, as many as the detail holds. One
+ * halted and one spinning is a different story from all halted. */
+static void append_vcpu_rips(struct vmm_vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.cpus; i++) {
+		struct kvm_regs regs;
+		struct kvm_vcpu *v = vmm_vm_vcpu(vm, i);
+		if (!v || kvm_vcpu_ioctl(v, KVM_GET_REGS, &regs) < 0)
+			continue;
+		size_t n = strlen(vm->stop_detail);
+		int w = snprintf(vm->stop_detail + n, sizeof(vm->stop_detail) - n,
+				 "%s vCPU %u %s rip=0x%llx", i ? "," : ";", i,
+				 i ? "at" : "was at", (unsigned long long)regs.rip);
+		if (w < 0 || (size_t)w >= sizeof(vm->stop_detail) - n) {
+			vm->stop_detail[n] = '\0'; /* a cut-off entry says nothing */
+			break;
+		}
+	}
+}
+
 enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 {
 	if (vmm_vcpus_start(vm) == 0) {
@@ -489,17 +510,8 @@ enum vmm_stop_reason vmm_vm_run(struct vmm_vm *vm)
 		pthread_mutex_unlock(&vm->stop_lock);
 	}
 	vmm_vcpus_stop(vm);
-	if (vm->stop_reason == VMM_STOP_INTERRUPTED) {
-		/* Where the guest was is the first question about a guest that
-		 * had to be interrupted (a hang). */
-		struct kvm_regs regs;
-		struct kvm_vcpu *v0 = vmm_vm_vcpu(vm, 0);
-		if (v0 && kvm_vcpu_ioctl(v0, KVM_GET_REGS, &regs) >= 0) {
-			size_t n = strlen(vm->stop_detail);
-			snprintf(vm->stop_detail + n, sizeof(vm->stop_detail) - n,
-				 "; vCPU 0 was at rip=0x%llx", (unsigned long long)regs.rip);
-		}
-	}
+	if (vm->stop_reason == VMM_STOP_INTERRUPTED)
+		append_vcpu_rips(vm);
 	return vm->stop_reason;
 }
 
