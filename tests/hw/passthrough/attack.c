@@ -330,27 +330,10 @@ static void attack_virtio(const char *dev)
 	printf("ATTACK %s virtio-after-reset status=%02x\n", dev, r8(v.common, VC_STATUS));
 }
 
-int main(void)
+/* Runs fn on each PCI device whose config space opens, as `cfg`. */
+static void for_each_device(DIR *d, void (*fn)(const char *dev))
 {
-	DIR *d = opendir("/sys/bus/pci/devices");
-	if (!d) {
-		printf("ATTACK no-pci\n");
-		return 1;
-	}
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[300];
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", e->d_name);
-		cfg = open(path, O_RDWR);
-		if (cfg < 0)
-			continue;
-		attack(e->d_name);
-		close(cfg);
-		fflush(stdout);
-	}
-	/* The virtio attacks after the others, each device once more. */
 	rewinddir(d);
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
@@ -360,10 +343,22 @@ int main(void)
 		cfg = open(path, O_RDWR);
 		if (cfg < 0)
 			continue;
-		attack_virtio(e->d_name);
+		fn(e->d_name);
 		close(cfg);
 		fflush(stdout);
 	}
+}
+
+int main(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	if (!d) {
+		printf("ATTACK no-pci\n");
+		return 1;
+	}
+	for_each_device(d, attack);
+	/* The virtio attacks after the others, each device once more. */
+	for_each_device(d, attack_virtio);
 	closedir(d);
 	printf("ATTACK-DONE\n");
 	return 0;
